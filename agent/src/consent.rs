@@ -1,0 +1,164 @@
+//! The customer's consent: asked on the terminal, or answered in advance.
+//!
+//! `--accept view,control` answers in advance for scripts and tests; it is
+//! printed loudly and reported to the session record. Without it, and with no
+//! terminal to ask on, the answer is no.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::str::FromStr;
+
+/// What is being asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// See the screen.
+    View,
+    /// Move the pointer and type.
+    Control,
+}
+
+/// Who is asking, shown with every question.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Asker {
+    /// Technician's name.
+    pub technician: String,
+    /// Technician's organisation.
+    pub organisation: String,
+    /// The four words to compare aloud.
+    pub sas: String,
+}
+
+/// Answers given on the command line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Preset {
+    /// Allow viewing.
+    pub view: bool,
+    /// Allow control.
+    pub control: bool,
+}
+
+/// `--accept` was not a list of `view`, `control` or `none`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("--accept takes a comma-separated list of view and control (or none), not {0:?}")]
+pub struct PresetError(String);
+
+impl FromStr for Preset {
+    type Err = PresetError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut p = Self::default();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match part.to_ascii_lowercase().as_str() {
+                "view" => p.view = true,
+                "control" => p.control = true,
+                "none" => {}
+                _ => return Err(PresetError(part.to_owned())),
+            }
+        }
+        // Control without view makes no sense: controlling blind.
+        if p.control && !p.view {
+            return Err(PresetError(s.to_owned()));
+        }
+        Ok(p)
+    }
+}
+
+/// Asks the customer. Blocking: call it off the async threads.
+pub trait ConsentAsker: Send + Sync {
+    /// The customer's answer.
+    fn ask(&self, who: &Asker, what: Permission) -> bool;
+    /// Whether answers come from the command line rather than a person.
+    fn is_preset(&self) -> bool;
+}
+
+/// Asks on the terminal unless answers were given in advance.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TerminalConsent {
+    /// Answers from `--accept`.
+    pub preset: Option<Preset>,
+}
+
+impl ConsentAsker for TerminalConsent {
+    fn ask(&self, who: &Asker, what: Permission) -> bool {
+        let verb = match what {
+            Permission::View => "see your screen",
+            Permission::Control => "control your mouse and keyboard",
+        };
+        if let Some(p) = self.preset {
+            let answer = match what {
+                Permission::View => p.view,
+                Permission::Control => p.control,
+            };
+            eprintln!(
+                "*** CONSENT GIVEN IN ADVANCE (--accept): {} may {verb}: {} ***",
+                who.technician,
+                if answer { "YES" } else { "NO" }
+            );
+            return answer;
+        }
+        if !std::io::stdin().is_terminal() {
+            eprintln!(
+                "{} asks to {verb}; there is no terminal to ask you on, so the answer is no.",
+                who.technician
+            );
+            return false;
+        }
+        let org = if who.organisation.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", who.organisation)
+        };
+        eprintln!("\n{}{org} asks to {verb}.", who.technician);
+        eprintln!("Check that your technician sees these words: {}", who.sas);
+        eprint!("Allow? [y/N] ");
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut line);
+        matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+    }
+
+    fn is_preset(&self) -> bool {
+        self.preset.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_accept_lists() {
+        assert_eq!(
+            "view,control".parse(),
+            Ok(Preset {
+                view: true,
+                control: true
+            })
+        );
+        assert_eq!(
+            "view".parse(),
+            Ok(Preset {
+                view: true,
+                control: false
+            })
+        );
+        assert_eq!("none".parse(), Ok(Preset::default()));
+        assert!("control".parse::<Preset>().is_err());
+        assert!("view,root".parse::<Preset>().is_err());
+    }
+
+    #[test]
+    fn preset_answers_without_asking() {
+        let c = TerminalConsent {
+            preset: Some(Preset {
+                view: true,
+                control: false,
+            }),
+        };
+        let who = Asker {
+            technician: "alice".into(),
+            organisation: String::new(),
+            sas: String::new(),
+        };
+        assert!(c.ask(&who, Permission::View));
+        assert!(!c.ask(&who, Permission::Control));
+    }
+}

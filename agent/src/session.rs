@@ -1,0 +1,248 @@
+//! One support session on the customer's side, from code to goodbye.
+//!
+//! Protocol flow: join the nameplate → PAKE with key confirmation → swap
+//! addresses → accept the console's QUIC connection and run the Noise
+//! handshake → ask consent to view → stream the screen, take input while
+//! control is granted, answer control requests → report the end and exit.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tether_protocol::channel::chat;
+use tether_protocol::channel::control::{self, Consent};
+use tether_protocol::code::PairingCode;
+use tether_protocol::codec::{Encoder, encoder::DEFAULT_LEVEL};
+use tether_protocol::handshake::StaticKey;
+use tether_protocol::pake::Role;
+use tether_protocol::signal::{ClientToServer, ServerToClient, SessionReport};
+use tether_transport::pairing;
+use tether_transport::peer::{self, PeerSecrets};
+use tether_transport::signal_client::{ServerTrust, SignalClient, SignalSender};
+use tether_transport::socket::{self, PathSocket, UdpPath};
+use tokio::sync::{Mutex, watch};
+use tracing::{info, warn};
+
+use crate::AgentError;
+use crate::consent::{Asker, ConsentAsker, Permission};
+use crate::input::{InputError, InputSink};
+use crate::screen::{CaptureError, ScreenSource};
+use crate::stream::{self, Pipeline};
+
+/// Where to connect and which code to use.
+#[derive(Debug, Clone)]
+pub struct AgentOptions {
+    /// Rendezvous `HOST:PORT`.
+    pub server: String,
+    /// The code the customer typed.
+    pub code: PairingCode,
+    /// How to trust the server's key.
+    pub trust: ServerTrust,
+}
+
+/// The platform pieces, made lazily so tests can substitute them.
+pub struct Platform {
+    /// Opens the screen.
+    pub screen: Box<dyn FnOnce() -> Result<Box<dyn ScreenSource>, CaptureError> + Send>,
+    /// Opens the input sink (on its own thread).
+    pub input: Box<dyn FnOnce() -> Result<Box<dyn InputSink>, InputError> + Send>,
+    /// Asks the customer.
+    pub consent: Arc<dyn ConsentAsker>,
+}
+
+impl std::fmt::Debug for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Platform")
+    }
+}
+
+/// How a session ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EndReason {
+    /// The technician ended it.
+    TechnicianEnded,
+    /// The customer declined to share the screen.
+    Declined,
+    /// The connection closed.
+    ConnectionClosed,
+}
+
+async fn ask(consent: &Arc<dyn ConsentAsker>, who: &Asker, what: Permission) -> bool {
+    let (consent, who) = (Arc::clone(consent), who.clone());
+    tokio::task::spawn_blocking(move || consent.ask(&who, what))
+        .await
+        .unwrap_or(false)
+}
+
+async fn report(sender: &Mutex<SignalSender>, r: SessionReport) {
+    if let Err(e) = sender.lock().await.send(&ClientToServer::Report(r)).await {
+        warn!("could not report to the server: {e}");
+    }
+}
+
+/// Runs one session to its end.
+pub async fn run(opts: AgentOptions, platform: Platform) -> Result<EndReason, AgentError> {
+    let source = (platform.screen)()?;
+    let screen_size = source.size();
+    let mut client = SignalClient::connect(&opts.server, &opts.trust).await?;
+    client
+        .send(&ClientToServer::Join {
+            nameplate: opts.code.nameplate(),
+        })
+        .await?;
+    let (technician, organisation) = match client.recv().await? {
+        ServerToClient::Joined {
+            technician,
+            organisation,
+        } => (technician, organisation),
+        ServerToClient::Error(e) => return Err(AgentError::Refused(e)),
+        _ => return Err(AgentError::Internal("unexpected answer from the server")),
+    };
+    println!("Connecting to your technician {technician}…");
+    let psk = pairing::pake(&mut client, &opts.code, Role::Agent).await?;
+
+    let udp = UdpPath::bind(SocketAddr::new(
+        socket::local_ip_towards(client.server_addr())?,
+        0,
+    ))?;
+    let mine = vec![udp.local_addr()?];
+    let path = udp.kind();
+    let endpoint = socket::endpoint(Box::new(udp), Some(peer::peer_server_config()?))?;
+    pairing::exchange_candidates(&mut client, mine).await?;
+    let static_key = StaticKey::generate()?;
+    let (conn, keys, channels) = peer::accept(
+        &endpoint,
+        &PeerSecrets {
+            static_key: &static_key,
+            psk,
+        },
+    )
+    .await?;
+    let sas = keys.sas().to_string();
+    println!("sas: {sas}");
+    println!("path: {path}");
+    info!(%path, "connected to the technician");
+
+    let (sender, mut receiver, handle) = client.split();
+    let sender = Mutex::new(sender);
+    report(&sender, SessionReport::Connected { path }).await;
+    let who = Asker {
+        technician,
+        organisation,
+        sas,
+    };
+    let preset = platform.consent.is_preset();
+    let view = ask(&platform.consent, &who, Permission::View).await;
+    report(
+        &sender,
+        SessionReport::Consent {
+            view,
+            control: false,
+            preset,
+        },
+    )
+    .await;
+
+    let (mut control_send, mut control_recv) = channels.control;
+    control_send
+        .send(&control::AgentToConsole::Hello {
+            width: screen_size.0,
+            height: screen_size.1,
+        })
+        .await?;
+    control_send
+        .send(&control::AgentToConsole::Consent(Consent {
+            view,
+            control: false,
+        }))
+        .await?;
+    let (consent_tx, consent_rx) = watch::channel(Consent {
+        view,
+        control: false,
+    });
+
+    let outcome = if view {
+        let pipeline = Pipeline {
+            source,
+            encoder: Encoder::new(DEFAULT_LEVEL)?,
+        };
+        let sink = stream::spawn_input_thread(platform.input);
+        let (screen_send, screen_recv) = channels.screen;
+        let (_, input_recv) = channels.input;
+        let (_, chat_recv) = channels.chat;
+        let control_loop = async {
+            while let Some(msg) = control_recv.recv().await? {
+                match msg {
+                    control::ConsoleToAgent::Hello { .. } => {}
+                    control::ConsoleToAgent::RequestControl => {
+                        let control = ask(&platform.consent, &who, Permission::Control).await;
+                        consent_tx.send_modify(|c| c.control = control);
+                        let now = *consent_tx.borrow();
+                        control_send
+                            .send(&control::AgentToConsole::Consent(now))
+                            .await?;
+                        report(
+                            &sender,
+                            SessionReport::Consent {
+                                view: now.view,
+                                control,
+                                preset,
+                            },
+                        )
+                        .await;
+                        info!(
+                            control,
+                            "control {}",
+                            if control { "granted" } else { "denied" }
+                        );
+                    }
+                    control::ConsoleToAgent::End => return Ok(EndReason::TechnicianEnded),
+                }
+            }
+            Ok::<_, AgentError>(EndReason::ConnectionClosed)
+        };
+        let watch_server = async {
+            loop {
+                match receiver.recv().await {
+                    Ok(ServerToClient::PeerLeft) | Err(_) => return,
+                    Ok(_) => {}
+                }
+            }
+        };
+        tokio::select! {
+            r = control_loop => r,
+            r = stream::stream_screen(screen_send, screen_recv, pipeline, consent_rx.clone()) => r.map(|()| EndReason::ConnectionClosed),
+            r = stream::forward_input(input_recv, sink, consent_rx.clone(), screen_size) => r.map(|()| EndReason::ConnectionClosed),
+            r = print_chat(chat_recv) => r.map(|()| EndReason::ConnectionClosed),
+            () = watch_server => Ok(EndReason::ConnectionClosed),
+            e = conn.closed() => { info!("connection closed: {e}"); Ok(EndReason::ConnectionClosed) }
+        }
+    } else {
+        let reason = "The customer declined to share the screen.".to_owned();
+        control_send
+            .send(&control::AgentToConsole::Ended { reason })
+            .await?;
+        Ok(EndReason::Declined)
+    };
+    let stats = conn.stats();
+    report(
+        &sender,
+        SessionReport::Ended {
+            bytes_sent: stats.udp_tx.bytes,
+            bytes_received: stats.udp_rx.bytes,
+        },
+    )
+    .await;
+    conn.close(peer::CLOSE_ENDED.into(), b"session ended");
+    endpoint.wait_idle().await;
+    handle.close().await;
+    outcome
+}
+
+async fn print_chat(
+    mut recv: tether_transport::peer::ChannelRecv<chat::ConsoleToAgent>,
+) -> Result<(), AgentError> {
+    while let Some(chat::ConsoleToAgent::Message(m)) = recv.recv().await? {
+        println!("technician: {}", m.text);
+    }
+    Ok(())
+}

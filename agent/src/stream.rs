@@ -1,0 +1,160 @@
+//! The agent's screen and input pumps, each bounded and consent-gated.
+//!
+//! Screen: capture and encode run off the async threads; frames go out while
+//! credit allows and viewing is granted. With no change the capture interval
+//! backs off to [`MAX_POLL`], so an idle screen sends nothing.
+//!
+//! Input: events are executed only while control is granted. Everything else
+//! is dropped and logged, never queued for later.
+
+use std::sync::mpsc as std_mpsc;
+use std::time::{Duration, Instant};
+
+use tether_protocol::channel::control::Consent;
+use tether_protocol::channel::input::{self, MAX_TEXT_BYTES};
+use tether_protocol::channel::screen;
+use tether_protocol::codec::{EncodedFrame, Encoder};
+use tether_protocol::pacing::{Credits, DEFAULT_WINDOW};
+use tether_transport::peer::{ChannelRecv, ChannelSend};
+use tokio::sync::watch;
+use tracing::{debug, warn};
+
+use crate::AgentError;
+use crate::input::InputSink;
+use crate::screen::ScreenSource;
+
+/// Shortest pause between captures while the screen is changing.
+const MIN_POLL: Duration = Duration::from_millis(15);
+/// Longest pause between captures while the screen is still.
+pub const MAX_POLL: Duration = Duration::from_millis(100);
+const POLL_STEP: Duration = Duration::from_millis(20);
+
+/// Capture plus encode, moved to a blocking thread for each frame.
+pub(crate) struct Pipeline {
+    pub source: Box<dyn ScreenSource>,
+    pub encoder: Encoder,
+}
+
+impl Pipeline {
+    fn next(&mut self) -> Result<Option<EncodedFrame>, AgentError> {
+        let c = self.source.capture()?;
+        Ok(self.encoder.encode(c.width, c.height, &c.rgba)?)
+    }
+}
+
+/// Sends frames until the console closes the screen channel.
+pub(crate) async fn stream_screen(
+    mut send: ChannelSend<screen::AgentToConsole>,
+    mut recv: ChannelRecv<screen::ConsoleToAgent>,
+    mut pipeline: Pipeline,
+    mut consent: watch::Receiver<Consent>,
+) -> Result<(), AgentError> {
+    let epoch = Instant::now();
+    let mut credits = Credits::new(DEFAULT_WINDOW);
+    let mut idle = Duration::ZERO;
+    loop {
+        let viewing = consent.borrow().view;
+        if viewing && credits.can_send() {
+            let (p, result) = tokio::task::spawn_blocking(move || {
+                let r = pipeline.next();
+                (pipeline, r)
+            })
+            .await
+            .map_err(|_| AgentError::Internal("the capture thread failed"))?;
+            pipeline = p;
+            if let Some(frame) = result? {
+                let seq = frame.seq;
+                send.send(&screen::AgentToConsole::Frame(frame)).await?;
+                credits.sent(seq, epoch.elapsed());
+                idle = MIN_POLL;
+                continue;
+            }
+            idle = (idle + POLL_STEP).min(MAX_POLL);
+        }
+        let wait = if viewing && credits.can_send() {
+            idle.max(MIN_POLL)
+        } else {
+            Duration::from_secs(3600)
+        };
+        tokio::select! {
+            ack = recv.recv() => match ack? {
+                Some(screen::ConsoleToAgent::Ack { seq }) => {
+                    if let Some(rtt) = credits.acked(seq, epoch.elapsed()) {
+                        debug!(seq, rtt_ms = rtt.as_millis(), "frame acknowledged");
+                    }
+                }
+                None => return Ok(()),
+            },
+            changed = consent.changed() => if changed.is_err() { return Ok(()) },
+            () = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// Starts the thread that owns the input sink (enigo's connection is not `Send`).
+pub(crate) fn spawn_input_thread(
+    make: Box<dyn FnOnce() -> Result<Box<dyn InputSink>, crate::input::InputError> + Send>,
+) -> std_mpsc::Sender<input::ConsoleToAgent> {
+    let (tx, rx) = std_mpsc::channel::<input::ConsoleToAgent>();
+    std::thread::spawn(move || {
+        let mut sink = match make() {
+            Ok(s) => s,
+            Err(e) => {
+                warn!("input is unavailable: {e}");
+                return;
+            }
+        };
+        for event in rx {
+            if let Err(e) = sink.apply(&event) {
+                warn!("input event failed: {e}");
+            }
+        }
+    });
+    tx
+}
+
+fn describe(event: &input::ConsoleToAgent) -> &'static str {
+    match event {
+        input::ConsoleToAgent::PointerMove { .. } => "pointer move",
+        input::ConsoleToAgent::Button { .. } => "mouse button",
+        input::ConsoleToAgent::Wheel { .. } => "wheel",
+        input::ConsoleToAgent::Text(_) => "text",
+        input::ConsoleToAgent::Key { .. } => "key",
+    }
+}
+
+/// Executes input while control is granted; drops and logs it otherwise.
+pub(crate) async fn forward_input(
+    mut recv: ChannelRecv<input::ConsoleToAgent>,
+    sink: std_mpsc::Sender<input::ConsoleToAgent>,
+    consent: watch::Receiver<Consent>,
+    screen: (u32, u32),
+) -> Result<(), AgentError> {
+    while let Some(mut event) = recv.recv().await? {
+        if !consent.borrow().control {
+            warn!(
+                "dropped input from the technician ({}): control is not granted",
+                describe(&event)
+            );
+            continue;
+        }
+        match &mut event {
+            input::ConsoleToAgent::Text(t) if t.len() > MAX_TEXT_BYTES => {
+                warn!(
+                    "dropped input from the technician (text): {} bytes is too long",
+                    t.len()
+                );
+                continue;
+            }
+            input::ConsoleToAgent::PointerMove { x, y } => {
+                *x = (*x).min(screen.0.saturating_sub(1));
+                *y = (*y).min(screen.1.saturating_sub(1));
+            }
+            _ => {}
+        }
+        if sink.send(event).is_err() {
+            return Err(AgentError::Internal("the input thread stopped"));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,136 @@
+//! Runs a parsed script against a live session, logging each command.
+
+use std::time::{Duration, Instant};
+
+use tether_protocol::channel::input::{Action, ConsoleToAgent};
+
+use crate::script::Command;
+use crate::session::{ConsoleError, LiveSession};
+use crate::snapshot::{SnapshotError, write_png};
+
+/// Longest a `wait-control`, `wait-idle` or first-frame wait may take.
+pub const WAIT_LIMIT: Duration = Duration::from_secs(30);
+
+/// Why a script stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ScriptRunError {
+    /// The session failed.
+    #[error(transparent)]
+    Session(#[from] ConsoleError),
+    /// A snapshot failed.
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+    /// An expectation did not hold.
+    #[error("expected {0}")]
+    Expectation(String),
+}
+
+/// Whether the script ended the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScriptEnd {
+    /// The script said `end`.
+    Ended,
+    /// The script ran out of commands.
+    Finished,
+}
+
+async fn wait_until(
+    limit: Duration,
+    what: &str,
+    mut ready: impl FnMut() -> bool,
+) -> Result<(), ScriptRunError> {
+    let start = Instant::now();
+    while !ready() {
+        if start.elapsed() > limit {
+            return Err(ScriptRunError::Expectation(format!(
+                "{what} within {} s",
+                limit.as_secs()
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(())
+}
+
+/// Runs `commands` in order.
+pub async fn run(
+    session: &mut LiveSession,
+    commands: &[Command],
+) -> Result<ScriptEnd, ScriptRunError> {
+    for cmd in commands {
+        println!("script: {cmd:?}");
+        if !session.is_live() {
+            return Err(ConsoleError::Ended.into());
+        }
+        match cmd {
+            Command::Move(x, y) => {
+                session
+                    .input(ConsoleToAgent::PointerMove { x: *x, y: *y })
+                    .await?
+            }
+            Command::Click(button) => {
+                session
+                    .input(ConsoleToAgent::Button {
+                        button: *button,
+                        action: Action::Click,
+                    })
+                    .await?
+            }
+            Command::Type(text) => session.input(ConsoleToAgent::Text(text.clone())).await?,
+            Command::Key(combo) => {
+                session
+                    .input(ConsoleToAgent::Key {
+                        combo: *combo,
+                        action: Action::Click,
+                    })
+                    .await?
+            }
+            Command::Wait(d) => tokio::time::sleep(*d).await,
+            Command::Chat(text) => session.chat(text).await?,
+            Command::WaitControl => {
+                let consent = session.consent.clone();
+                wait_until(WAIT_LIMIT, "control to be granted", || {
+                    consent.borrow().control
+                })
+                .await?;
+            }
+            Command::WaitIdle(still) => {
+                let view = session.view.clone();
+                wait_until(WAIT_LIMIT, "the screen to settle", || {
+                    let v = view
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    v.last_frame.is_some_and(|t| t.elapsed() >= *still)
+                })
+                .await?;
+            }
+            Command::Snapshot(path) => {
+                let view = session.view.clone();
+                wait_until(WAIT_LIMIT, "a first frame", || {
+                    view.lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .frames
+                        > 0
+                })
+                .await?;
+                let v = view
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if let Some((w, h, rgba)) = v.decoder.framebuffer() {
+                    write_png(path, w, h, rgba)?;
+                    println!("snapshot: {}", path.display());
+                }
+            }
+            Command::ExpectPath(want) => {
+                if session.path != *want {
+                    return Err(ScriptRunError::Expectation(format!(
+                        "path {want}, got {}",
+                        session.path
+                    )));
+                }
+            }
+            Command::End => return Ok(ScriptEnd::Ended),
+        }
+    }
+    Ok(ScriptEnd::Finished)
+}

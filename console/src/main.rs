@@ -1,0 +1,150 @@
+//! `tether-console`: the technician's console. `--headless` runs scripts.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use tether_console::headless::{self, ScriptEnd};
+use tether_console::script;
+use tether_console::session::Technician;
+use tether_transport::pin::KnownServers;
+use tether_transport::signal_client::ServerTrust;
+use tether_transport::tls::Fingerprint;
+
+/// The technician's console for Tether remote support.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Cli {
+    /// Run without a window: log in, make a code, run a script.
+    #[arg(long)]
+    headless: bool,
+    /// The rendezvous server, HOST:PORT.
+    #[arg(long)]
+    server: String,
+    /// Technician account name.
+    #[arg(long)]
+    user: String,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    password_stdin: bool,
+    /// The server key fingerprint to pin (64 hex digits).
+    #[arg(long)]
+    server_cert: Option<Fingerprint>,
+    /// Where to remember the server's key [default: platform data dir].
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Script to run once the customer is connected (see the docs of
+    /// `script.rs`: move, click, type, key, wait, snapshot, expect-path, end).
+    #[arg(long)]
+    script: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn password(from_stdin: bool) -> anyhow::Result<String> {
+    if from_stdin || !std::io::stdin().is_terminal() {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("reading the password from stdin")?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_owned());
+    }
+    Ok(rpassword::prompt_password("Password: ")?)
+}
+
+fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    if !cli.headless {
+        bail!("the windowed console is not built yet; run with --headless");
+    }
+    let commands = match &cli.script {
+        Some(p) => {
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            script::parse(&text)?
+        }
+        None => Vec::new(),
+    };
+    let data = match &cli.data {
+        Some(d) => d.clone(),
+        None => directories::ProjectDirs::from("", "", "tether-console")
+            .map(|p| p.data_dir().to_path_buf())
+            .context("no home directory; pass --data DIR")?,
+    };
+    let trust = ServerTrust {
+        pinned: cli.server_cert,
+        known: KnownServers::in_dir(&data),
+    };
+    let password = password(cli.password_stdin)?;
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async {
+        let mut tech = Technician::login(&cli.server, &trust, &cli.user, &password).await?;
+        println!("logged in as {} ({})", tech.name, tech.organisation);
+        let (code, ttl) = tech.new_code().await?;
+        println!("code: {code}");
+        println!(
+            "code expires in {} s; waiting for the customer",
+            ttl.as_secs()
+        );
+        let mut session = tech.wait_for_customer(code, ttl).await?;
+        println!("sas: {}", session.sas);
+        println!("path: {}", session.path);
+        session.greet_and_request_control().await?;
+        let stats = tokio::spawn(print_stats(session.view.clone()));
+        let closed = session.closed();
+        let end = tokio::select! {
+            r = headless::run(&mut session, &commands) => r?,
+            () = closed => ScriptEnd::Finished,
+        };
+        if end == ScriptEnd::Finished && cli.script.is_none() {
+            session.closed().await;
+        }
+        stats.abort();
+        let live = session.is_live();
+        session.end().await;
+        println!("session ended");
+        if !live && end != ScriptEnd::Ended && cli.script.is_some() {
+            bail!("the connection closed before the script finished");
+        }
+        Ok(())
+    })
+}
+
+/// Prints fps and kB/s once a second, for the demo and for people.
+async fn print_stats(view: std::sync::Arc<std::sync::Mutex<tether_console::session::View>>) {
+    let mut last = (0u64, 0u64, Instant::now());
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let (frames, bytes) = {
+            let v = view
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            (v.frames, v.bytes)
+        };
+        let secs = last.2.elapsed().as_secs_f64();
+        println!(
+            "stats: fps={:.1} kB/s={:.1} frames={frames}",
+            (frames - last.0) as f64 / secs,
+            (bytes - last.1) as f64 / 1000.0 / secs
+        );
+        last = (frames, bytes, Instant::now());
+    }
+}

@@ -1,0 +1,151 @@
+//! Headless scripts: one command per line, parsed up front with line numbers.
+//!
+//! Commands: `move X Y`, `click left|right|middle`, `type TEXT`, `key NAME`
+//! (`Return`, `Tab`, `Ctrl+c` …), `wait MS`, `snapshot PATH.png`,
+//! `expect-path direct|relay`, `end`. Extras for robust scripts:
+//! `wait-control` (until the customer grants control, at most 30 s),
+//! `wait-idle MS` (until no frame arrived for MS, at most 30 s) and
+//! `chat TEXT`. Blank lines and lines starting with `#` are skipped.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tether_protocol::channel::input::{KeyCombo, MouseButton};
+use tether_protocol::signal::PathKind;
+
+/// One script command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Move the pointer to screen pixel (x, y).
+    Move(u32, u32),
+    /// Click a button.
+    Click(MouseButton),
+    /// Type text.
+    Type(String),
+    /// Press a key combination.
+    Key(KeyCombo),
+    /// Pause.
+    Wait(Duration),
+    /// Write the framebuffer to a PNG.
+    Snapshot(PathBuf),
+    /// Fail unless the path is this one.
+    ExpectPath(PathKind),
+    /// Wait until control is granted.
+    WaitControl,
+    /// Wait until the screen has been still this long.
+    WaitIdle(Duration),
+    /// Send a chat message.
+    Chat(String),
+    /// End the session.
+    End,
+}
+
+/// A script line that could not be understood.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("script line {line}: {message}")]
+pub struct ScriptError {
+    /// 1-based line number.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn number<T: std::str::FromStr>(s: Option<&str>, what: &str) -> Result<T, String> {
+    s.ok_or_else(|| format!("missing {what}"))?
+        .parse()
+        .map_err(|_| format!("{what} must be a whole number"))
+}
+
+fn parse_line(line: &str) -> Result<Option<Command>, String> {
+    let line = line.trim();
+    if line.is_empty() || line.starts_with('#') {
+        return Ok(None);
+    }
+    let (word, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+    let rest = rest.trim();
+    let mut args = rest.split_whitespace();
+    let cmd = match word {
+        "move" => Command::Move(number(args.next(), "X")?, number(args.next(), "Y")?),
+        "click" => Command::Click(rest.parse().map_err(|e| format!("{e}"))?),
+        "type" if !rest.is_empty() => Command::Type(rest.to_owned()),
+        "key" => Command::Key(rest.parse().map_err(|e| format!("{e}"))?),
+        "wait" => Command::Wait(Duration::from_millis(number(args.next(), "MS")?)),
+        "wait-idle" => Command::WaitIdle(Duration::from_millis(number(args.next(), "MS")?)),
+        "wait-control" => Command::WaitControl,
+        "snapshot" if rest.ends_with(".png") => Command::Snapshot(PathBuf::from(rest)),
+        "snapshot" => return Err("snapshot needs a PATH ending in .png".into()),
+        "expect-path" => Command::ExpectPath(match rest {
+            "direct" => PathKind::Direct,
+            "relay" => PathKind::Relay,
+            _ => return Err("expect-path takes direct or relay".into()),
+        }),
+        "chat" if !rest.is_empty() => Command::Chat(rest.to_owned()),
+        "end" => Command::End,
+        "type" | "chat" => return Err(format!("{word} needs text")),
+        other => return Err(format!("unknown command {other:?}")),
+    };
+    if matches!(
+        cmd,
+        Command::Move(..) | Command::Wait(_) | Command::WaitIdle(_)
+    ) && args.next().is_some()
+    {
+        return Err(format!("too many arguments for {word}"));
+    }
+    Ok(Some(cmd))
+}
+
+/// Parses a whole script.
+pub fn parse(text: &str) -> Result<Vec<Command>, ScriptError> {
+    text.lines()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            parse_line(l)
+                .map_err(|message| ScriptError {
+                    line: i + 1,
+                    message,
+                })
+                .transpose()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn parses_every_command() {
+        let s = "# demo\nmove 10 20\nclick left\ntype hello world\nkey Ctrl+c\nwait 50\n\nsnapshot /tmp/a.png\nexpect-path direct\nwait-control\nwait-idle 300\nchat hi\nend\n";
+        let cmds = parse(s).unwrap();
+        assert_eq!(cmds.len(), 11);
+        assert_eq!(cmds[0], Command::Move(10, 20));
+        assert_eq!(cmds[2], Command::Type("hello world".into()));
+        assert_eq!(cmds[5], Command::Snapshot("/tmp/a.png".into()));
+        assert_eq!(cmds[10], Command::End);
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let e = parse("move 1 2\nmove 1\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("missing Y"));
+        assert!(
+            parse("jump 3")
+                .unwrap_err()
+                .message
+                .contains("unknown command")
+        );
+        assert!(parse("snapshot out.jpg").is_err());
+        assert!(parse("click sideways").is_err());
+        assert!(parse("wait -5").is_err());
+        assert!(parse("expect-path carrier-pigeon").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn random_text_never_panics(s in "(?s).{0,200}") {
+            let _ = parse(&s);
+        }
+    }
+}

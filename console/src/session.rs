@@ -1,0 +1,403 @@
+//! The technician's session logic, shared by the headless mode and the GUI.
+//!
+//! Lifecycle: [`Technician::login`] → [`Technician::new_code`] →
+//! [`Technician::wait_for_customer`] (PAKE, addresses, QUIC, Noise) →
+//! a [`LiveSession`] whose background tasks decode frames into the shared
+//! [`View`] and track the customer's consent.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tether_protocol::channel::control::{self, Consent};
+use tether_protocol::channel::{chat, input, screen};
+use tether_protocol::code::{PairingCode, Secret};
+use tether_protocol::codec::Decoder;
+use tether_protocol::handshake::StaticKey;
+use tether_protocol::pake::Role;
+use tether_protocol::signal::{
+    ClientToServer, PathKind, ServerToClient, SessionReport, SignalError,
+};
+use tether_transport::TransportError;
+use tether_transport::pairing::{self, PairingError};
+use tether_transport::peer::{self, ChannelRecv, ChannelSend, PeerSecrets};
+use tether_transport::signal_client::{ServerTrust, SignalClient};
+use tether_transport::socket::{self, PathSocket, UdpPath};
+use tokio::sync::watch;
+use tracing::warn;
+
+/// Why the console could not get a session going.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsoleError {
+    /// The server refused.
+    #[error("{0}")]
+    Refused(SignalError),
+    /// The customer typed the wrong secret digits.
+    #[error("The customer typed a wrong code. Code {0} is burned; make a new one.")]
+    CodeBurned(PairingCode),
+    /// Nobody used the code in time.
+    #[error("Code {0} expired before the customer used it; make a new one.")]
+    CodeExpired(PairingCode),
+    /// Pairing failed otherwise.
+    #[error(transparent)]
+    Pairing(#[from] PairingError),
+    /// The network failed.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// The secure session failed to start.
+    #[error(transparent)]
+    Handshake(#[from] tether_protocol::handshake::HandshakeError),
+    /// The session is over.
+    #[error("the session has ended")]
+    Ended,
+}
+
+/// A logged-in technician.
+#[derive(Debug)]
+pub struct Technician {
+    client: SignalClient,
+    /// Display name.
+    pub name: String,
+    /// Organisation.
+    pub organisation: String,
+}
+
+impl Technician {
+    /// Connects and logs in.
+    pub async fn login(
+        server: &str,
+        trust: &ServerTrust,
+        user: &str,
+        password: &str,
+    ) -> Result<Self, ConsoleError> {
+        let mut client = SignalClient::connect(server, trust).await?;
+        client
+            .send(&ClientToServer::Login {
+                user: user.to_owned(),
+                password: password.to_owned(),
+            })
+            .await?;
+        match client.recv().await? {
+            ServerToClient::LoggedIn { name, organisation } => Ok(Self {
+                client,
+                name,
+                organisation,
+            }),
+            ServerToClient::Error(e) => Err(ConsoleError::Refused(e)),
+            _ => Err(TransportError::Protocol("unexpected answer to login").into()),
+        }
+    }
+
+    /// Asks for a nameplate and adds a fresh secret: the code to read out.
+    pub async fn new_code(&mut self) -> Result<(PairingCode, Duration), ConsoleError> {
+        self.client.send(&ClientToServer::CreateCode).await?;
+        match self.client.recv().await? {
+            ServerToClient::CodeCreated {
+                nameplate,
+                expires_in_secs,
+            } => Ok((
+                PairingCode::new(nameplate, Secret::random()),
+                Duration::from_secs(expires_in_secs),
+            )),
+            ServerToClient::Error(e) => Err(ConsoleError::Refused(e)),
+            _ => Err(TransportError::Protocol("unexpected answer to a code request").into()),
+        }
+    }
+
+    /// Waits for the customer to use `code`, then sets up the session.
+    pub async fn wait_for_customer(
+        mut self,
+        code: PairingCode,
+        expires_in: Duration,
+    ) -> Result<LiveSession, ConsoleError> {
+        let deadline = tokio::time::Instant::now() + expires_in;
+        loop {
+            match tokio::time::timeout_at(deadline, self.client.recv()).await {
+                Err(_) => return Err(ConsoleError::CodeExpired(code)),
+                Ok(msg) => match msg? {
+                    ServerToClient::PeerJoined => break,
+                    ServerToClient::Error(e) => return Err(ConsoleError::Refused(e)),
+                    _ => {}
+                },
+            }
+        }
+        let psk = match pairing::pake(&mut self.client, &code, Role::Console).await {
+            Err(PairingError::WrongCode) => return Err(ConsoleError::CodeBurned(code)),
+            other => other?,
+        };
+        let udp = UdpPath::bind(SocketAddr::new(
+            socket::local_ip_towards(self.client.server_addr())?,
+            0,
+        ))?;
+        let mine = vec![udp.local_addr()?];
+        let path = udp.kind();
+        let endpoint = socket::endpoint(Box::new(udp), None)?;
+        let theirs = pairing::exchange_candidates(&mut self.client, mine).await?;
+        let static_key = StaticKey::generate()?;
+        let secrets = PeerSecrets {
+            static_key: &static_key,
+            psk,
+        };
+        let mut last_err = None;
+        for addr in theirs {
+            match peer::connect(&endpoint, addr, &secrets).await {
+                Ok((conn, keys, channels)) => {
+                    let mut session = LiveSession::start(
+                        self,
+                        endpoint,
+                        conn,
+                        channels,
+                        keys.sas().to_string(),
+                        path,
+                    );
+                    session.report(SessionReport::Connected { path }).await;
+                    return Ok(session);
+                }
+                Err(e) => last_err = Some(e),
+            }
+        }
+        Err(last_err
+            .unwrap_or(TransportError::Protocol("the customer sent no address"))
+            .into())
+    }
+}
+
+/// The remote screen as the console sees it, plus counters for the status bar.
+#[derive(Debug)]
+pub struct View {
+    /// The decoder and its framebuffer.
+    pub decoder: Decoder,
+    /// Frames decoded.
+    pub frames: u64,
+    /// Screen bytes received.
+    pub bytes: u64,
+    /// When the last frame arrived.
+    pub last_frame: Option<Instant>,
+    /// The agent's screen size from its hello.
+    pub screen: (u32, u32),
+    /// Why the agent ended, if it did.
+    pub ended: Option<String>,
+}
+
+/// A running session with the customer.
+#[derive(Debug)]
+pub struct LiveSession {
+    technician: Technician,
+    endpoint: quinn::Endpoint,
+    conn: quinn::Connection,
+    input: ChannelSend<input::ConsoleToAgent>,
+    control: ChannelSend<control::ConsoleToAgent>,
+    chat: ChannelSend<chat::ConsoleToAgent>,
+    chat_id: u64,
+    /// The short authentication string.
+    pub sas: String,
+    /// Which path the session runs on.
+    pub path: PathKind,
+    /// What the customer allows.
+    pub consent: watch::Receiver<Consent>,
+    /// The remote screen.
+    pub view: Arc<Mutex<View>>,
+}
+
+impl LiveSession {
+    fn start(
+        technician: Technician,
+        endpoint: quinn::Endpoint,
+        conn: quinn::Connection,
+        channels: tether_transport::peer::ConsoleChannels,
+        sas: String,
+        path: PathKind,
+    ) -> Self {
+        let view = Arc::new(Mutex::new(View {
+            decoder: Decoder::new()
+                .unwrap_or_else(|_| unreachable!("a zstd decoder always starts")),
+            frames: 0,
+            bytes: 0,
+            last_frame: None,
+            screen: (0, 0),
+            ended: None,
+        }));
+        let (consent_tx, consent) = watch::channel(Consent::default());
+        let tether_transport::peer::ConsoleChannels {
+            control: (control, control_recv),
+            screen: (screen_send, screen_recv),
+            input: (input, _),
+            chat: (chat, chat_recv),
+        } = channels;
+        tokio::spawn(receive_screen(
+            screen_recv,
+            screen_send,
+            Arc::clone(&view),
+            conn.clone(),
+        ));
+        tokio::spawn(receive_control(control_recv, consent_tx, Arc::clone(&view)));
+        tokio::spawn(receive_chat(chat_recv));
+        Self {
+            technician,
+            endpoint,
+            conn,
+            input,
+            control,
+            chat,
+            chat_id: 0,
+            sas,
+            path,
+            consent,
+            view,
+        }
+    }
+
+    /// Sends the technician's hello and asks the customer for control.
+    pub async fn greet_and_request_control(&mut self) -> Result<(), ConsoleError> {
+        let hello = control::ConsoleToAgent::Hello {
+            technician: self.technician.name.clone(),
+            organisation: self.technician.organisation.clone(),
+        };
+        self.control.send(&hello).await?;
+        self.control
+            .send(&control::ConsoleToAgent::RequestControl)
+            .await?;
+        Ok(())
+    }
+
+    /// Sends one input event. Sent even without control: the agent decides.
+    pub async fn input(&mut self, event: input::ConsoleToAgent) -> Result<(), ConsoleError> {
+        if !self.consent.borrow().control {
+            warn!("control is not granted; the customer's agent will drop this input");
+        }
+        Ok(self.input.send(&event).await?)
+    }
+
+    /// Sends a chat line.
+    pub async fn chat(&mut self, text: &str) -> Result<(), ConsoleError> {
+        self.chat_id += 1;
+        let msg = chat::ConsoleToAgent::Message(chat::ChatMessage {
+            id: self.chat_id,
+            text: text.to_owned(),
+        });
+        Ok(self.chat.send(&msg).await?)
+    }
+
+    /// Adds a fact to the session record.
+    pub async fn report(&mut self, r: SessionReport) {
+        if let Err(e) = self
+            .technician
+            .client
+            .send(&ClientToServer::Report(r))
+            .await
+        {
+            warn!("could not report to the server: {e}");
+        }
+    }
+
+    /// Whether the connection is still up.
+    #[must_use]
+    pub fn is_live(&self) -> bool {
+        self.conn.close_reason().is_none()
+    }
+
+    /// A future that completes when the connection closes; it does not
+    /// borrow the session, so scripts can run beside it.
+    pub fn closed(&self) -> impl Future<Output = ()> + Send + 'static {
+        let conn = self.conn.clone();
+        async move {
+            conn.closed().await;
+        }
+    }
+
+    /// Bytes sent and received on the peer connection.
+    #[must_use]
+    pub fn bytes(&self) -> (u64, u64) {
+        let s = self.conn.stats();
+        (s.udp_tx.bytes, s.udp_rx.bytes)
+    }
+
+    /// Ends the session, records it, and closes everything.
+    pub async fn end(mut self) {
+        let _ = self.control.send(&control::ConsoleToAgent::End).await;
+        let (bytes_sent, bytes_received) = self.bytes();
+        self.report(SessionReport::Ended {
+            bytes_sent,
+            bytes_received,
+        })
+        .await;
+        // Give the agent a moment to read End before the connection closes.
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.conn.closed()).await;
+        self.conn.close(peer::CLOSE_ENDED.into(), b"session ended");
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.endpoint.wait_idle()).await;
+        self.technician.client.close().await;
+    }
+}
+
+fn lock(view: &Mutex<View>) -> std::sync::MutexGuard<'_, View> {
+    view.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+async fn receive_screen(
+    mut recv: ChannelRecv<screen::AgentToConsole>,
+    mut acks: ChannelSend<screen::ConsoleToAgent>,
+    view: Arc<Mutex<View>>,
+    conn: quinn::Connection,
+) {
+    loop {
+        let frame = match recv.recv().await {
+            Ok(Some(screen::AgentToConsole::Frame(f))) => f,
+            Ok(None) => return,
+            Err(e) => {
+                warn!("screen channel failed: {e}");
+                conn.close(peer::CLOSE_PROTOCOL.into(), b"bad screen data");
+                return;
+            }
+        };
+        let seq = frame.seq;
+        let result = {
+            let mut v = lock(&view);
+            let r = v.decoder.apply(&frame);
+            v.frames += 1;
+            v.bytes += frame.stream.len() as u64;
+            v.last_frame = Some(Instant::now());
+            r
+        };
+        if let Err(e) = result {
+            warn!("could not decode a frame: {e}");
+            conn.close(peer::CLOSE_PROTOCOL.into(), b"bad frame");
+            return;
+        }
+        if acks
+            .send(&screen::ConsoleToAgent::Ack { seq })
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+async fn receive_control(
+    mut recv: ChannelRecv<control::AgentToConsole>,
+    consent: watch::Sender<Consent>,
+    view: Arc<Mutex<View>>,
+) {
+    while let Ok(Some(msg)) = recv.recv().await {
+        match msg {
+            control::AgentToConsole::Hello { width, height } => {
+                lock(&view).screen = (width, height)
+            }
+            control::AgentToConsole::Consent(c) => {
+                println!("consent: view={} control={}", c.view, c.control);
+                consent.send_replace(c);
+            }
+            control::AgentToConsole::Ended { reason } => {
+                println!("the customer ended the session: {reason}");
+                lock(&view).ended = Some(reason);
+            }
+        }
+    }
+}
+
+async fn receive_chat(mut recv: ChannelRecv<chat::AgentToConsole>) {
+    while let Ok(Some(chat::AgentToConsole::Message(m))) = recv.recv().await {
+        println!("customer: {}", m.text);
+    }
+}

@@ -1,0 +1,174 @@
+//! Harness for Tether's end-to-end tests: real binaries, real X displays,
+//! real QUIC sockets on loopback, real sled files in temporary directories.
+//!
+//! Every wait is bounded, and every process is killed when its handle drops.
+
+pub mod image;
+pub mod proc;
+pub mod xvfb;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+pub use proc::Proc;
+pub use xvfb::Xvfb;
+
+/// Password of the technician every test makes.
+pub const PASSWORD: &str = "correct horse battery";
+/// How long any single step may take before the test fails.
+pub const STEP: Duration = Duration::from_secs(60);
+
+/// Where the workspace's binaries are: `TETHER_BIN_DIR`, or next to the test.
+pub fn bin(name: &str) -> anyhow::Result<PathBuf> {
+    let dir = match std::env::var_os("TETHER_BIN_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => {
+            let exe = std::env::current_exe()?;
+            // target/<profile>/deps/test-binary → target/<profile>
+            exe.parent()
+                .and_then(Path::parent)
+                .context("test binary has no parent directory")?
+                .to_path_buf()
+        }
+    };
+    let path = dir.join(name);
+    if !path.exists() {
+        bail!(
+            "{} is missing; build it first with `cargo build --workspace --bins` (cargo xtask test does)",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+/// A running rendezvous server with its own data directory.
+#[derive(Debug)]
+pub struct Rendezvous {
+    /// The process.
+    pub proc: Proc,
+    /// `127.0.0.1:PORT`.
+    pub addr: String,
+    /// The key fingerprint clients pin.
+    pub fingerprint: String,
+    /// Its data directory.
+    pub data: PathBuf,
+}
+
+impl Rendezvous {
+    /// Adds technician `name` to the store in `data` (server not running).
+    pub fn add_technician(data: &Path, name: &str) -> anyhow::Result<()> {
+        let mut p = Proc::spawn_with_stdin(
+            "technician-add",
+            bin("tether-rendezvous")?,
+            &[
+                "--data",
+                &data.display().to_string(),
+                "technician",
+                "add",
+                name,
+                "--organisation",
+                "Acme IT",
+                "--password-stdin",
+            ],
+            &[],
+            &format!("{PASSWORD}\n"),
+        )?;
+        let status = p.wait_exit(STEP)?;
+        if !status.success() {
+            bail!("technician add failed: {}", p.all_output());
+        }
+        Ok(())
+    }
+
+    /// Starts a server on a free loopback port, with extra arguments.
+    pub fn start(data: &Path, extra: &[&str]) -> anyhow::Result<Self> {
+        let data_s = data.display().to_string();
+        let mut args = vec!["--data", &data_s, "--listen", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        let proc = Proc::spawn("rendezvous", bin("tether-rendezvous")?, &args, &[])?;
+        let addr = proc
+            .wait_for_stdout("listening on ", STEP)?
+            .trim_start_matches("listening on ")
+            .to_owned();
+        let fingerprint = proc
+            .wait_for_stdout("fingerprint ", STEP)?
+            .trim_start_matches("fingerprint ")
+            .to_owned();
+        Ok(Self {
+            proc,
+            addr,
+            fingerprint,
+            data: data.to_path_buf(),
+        })
+    }
+}
+
+/// Starts a headless console that logs in as `user` and runs `script`.
+pub fn console(
+    server: &Rendezvous,
+    user: &str,
+    script: &Path,
+    data: &Path,
+) -> anyhow::Result<Proc> {
+    Proc::spawn_with_stdin(
+        "console",
+        bin("tether-console")?,
+        &[
+            "--headless",
+            "--server",
+            &server.addr,
+            "--server-cert",
+            &server.fingerprint,
+            "--user",
+            user,
+            "--password-stdin",
+            "--data",
+            &data.display().to_string(),
+            "--script",
+            &script.display().to_string(),
+        ],
+        &[],
+        &format!("{PASSWORD}\n"),
+    )
+}
+
+/// Starts an agent on `display` with the given code and `--accept` answer.
+pub fn agent(
+    server: &Rendezvous,
+    display: &str,
+    code: &str,
+    accept: Option<&str>,
+    data: &Path,
+) -> anyhow::Result<Proc> {
+    let data_s = data.display().to_string();
+    let mut args = vec![
+        "--server",
+        &server.addr,
+        "--server-cert",
+        &server.fingerprint,
+        "--code",
+        code,
+        "--data",
+        &data_s,
+    ];
+    if let Some(a) = accept {
+        args.extend(["--accept", a]);
+    }
+    Proc::spawn(
+        "agent",
+        bin("tether-agent")?,
+        &args,
+        &[("DISPLAY", display)],
+    )
+}
+
+/// Reads the code a console printed.
+pub fn read_code(console: &Proc) -> anyhow::Result<String> {
+    Ok(console
+        .wait_for_stdout("code: ", STEP)?
+        .trim_start_matches("code: ")
+        .trim()
+        .to_owned())
+}

@@ -1,0 +1,49 @@
+//! Chat channel: text both ways, one message per frame.
+
+use serde::{Deserialize, Serialize};
+
+/// Longest chat message in bytes.
+pub const MAX_CHAT_BYTES: usize = 4096;
+
+/// One chat line; the same shape in both directions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// Sender's sequence number.
+    pub id: u64,
+    /// The text.
+    pub text: String,
+}
+
+/// Console to agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConsoleToAgent {
+    /// A message from the technician.
+    Message(ChatMessage),
+}
+
+/// Agent to console.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AgentToConsole {
+    /// A message from the customer.
+    Message(ChatMessage),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{self, testing::round_trip};
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn round_trips(id in any::<u64>(), text in ".{0,64}") {
+            round_trip(&ConsoleToAgent::Message(ChatMessage { id, text: text.clone() }));
+            round_trip(&AgentToConsole::Message(ChatMessage { id, text }));
+        }
+
+        #[test]
+        fn random_bytes_never_panic(b in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let _ = wire::decode::<ConsoleToAgent>(&b);
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! Control channel: who is connected, what the customer allowed, and the end.
+//!
+//! Protocol flow: the console sends `Hello`; the agent answers with `Hello`
+//! (screen size) and then `Consent` whenever it changes. The console asks
+//! for control with `RequestControl`; the agent asks its customer and answers
+//! with a new `Consent`. Either side sends `End` / `Ended` to finish.
+
+use serde::{Deserialize, Serialize};
+
+/// What the customer allows right now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consent {
+    /// The technician may see the screen.
+    pub view: bool,
+    /// The technician may move the pointer and type.
+    pub control: bool,
+}
+
+/// Console to agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConsoleToAgent {
+    /// Who is asking.
+    Hello {
+        /// Technician's display name.
+        technician: String,
+        /// Technician's organisation.
+        organisation: String,
+    },
+    /// Ask the customer for control.
+    RequestControl,
+    /// The technician ends the session.
+    End,
+}
+
+/// Agent to console.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AgentToConsole {
+    /// The customer's screen.
+    Hello {
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+    },
+    /// The customer's current answers.
+    Consent(Consent),
+    /// The agent ends the session, with a reason a person can read.
+    Ended {
+        /// Why.
+        reason: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{self, testing::round_trip};
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn round_trips(t in ".{0,20}", o in ".{0,20}", w in any::<u32>(), v in any::<bool>(), c in any::<bool>()) {
+            round_trip(&ConsoleToAgent::Hello { technician: t.clone(), organisation: o });
+            round_trip(&ConsoleToAgent::RequestControl);
+            round_trip(&AgentToConsole::Hello { width: w, height: w / 2 });
+            round_trip(&AgentToConsole::Consent(Consent { view: v, control: c }));
+            round_trip(&AgentToConsole::Ended { reason: t });
+        }
+
+        #[test]
+        fn random_bytes_never_panic(b in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let _ = wire::decode::<ConsoleToAgent>(&b);
+            let _ = wire::decode::<AgentToConsole>(&b);
+        }
+    }
+}

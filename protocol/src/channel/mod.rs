@@ -1,0 +1,78 @@
+//! The channels of a session. Each is its own QUIC stream carrying sealed
+//! messages; each module names its messages by direction.
+
+pub mod chat;
+pub mod control;
+pub mod input;
+pub mod screen;
+
+use serde::{Deserialize, Serialize};
+
+use crate::crypt::StreamTag;
+
+/// Every channel, with its id on the wire (the first byte of its stream).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[repr(u8)]
+pub enum ChannelId {
+    /// Roles, consent, permissions and session events.
+    Control = 1,
+    /// Screen frames and their acknowledgements.
+    Screen = 2,
+    /// Pointer and keyboard.
+    Input = 3,
+    /// Chat between technician and customer.
+    Chat = 4,
+}
+
+impl ChannelId {
+    /// All channels a session opens, in opening order.
+    pub const ALL: [Self; 4] = [Self::Control, Self::Screen, Self::Input, Self::Chat];
+
+    /// The channel with wire id `id`.
+    #[must_use]
+    pub fn from_u8(id: u8) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| *c as u8 == id)
+    }
+
+    /// The nonce partition of this channel's stream.
+    #[must_use]
+    pub const fn tag(self) -> StreamTag {
+        StreamTag::new(self as u8, 0)
+    }
+
+    /// Largest reassembled message accepted on this channel.
+    #[must_use]
+    pub const fn max_message(self) -> usize {
+        match self {
+            // A whole uncompressed 8K frame plus headers, the worst case.
+            Self::Screen => screen::MAX_FRAME_BYTES,
+            Self::Control | Self::Input | Self::Chat => 64 * 1024,
+        }
+    }
+
+    /// QUIC send priority: input > control > chat > screen.
+    #[must_use]
+    pub const fn priority(self) -> i32 {
+        match self {
+            Self::Input => 40,
+            Self::Control => 30,
+            Self::Chat => 20,
+            Self::Screen => 10,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_and_priorities_order() {
+        for c in ChannelId::ALL {
+            assert_eq!(ChannelId::from_u8(c as u8), Some(c));
+        }
+        assert_eq!(ChannelId::from_u8(0), None);
+        assert!(ChannelId::Input.priority() > ChannelId::Control.priority());
+        assert!(ChannelId::Chat.priority() > ChannelId::Screen.priority());
+    }
+}

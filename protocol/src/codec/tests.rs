@@ -1,0 +1,121 @@
+//! Codec tests: lossless round trips, idle frames, and hostile input.
+
+use super::*;
+use proptest::prelude::*;
+
+fn noise(width: u32, height: u32, seed: u32) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..width * height * 4)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+#[test]
+fn idle_screen_sends_nothing_and_changes_are_exact() {
+    let (w, h) = (200, 130);
+    let mut enc = Encoder::new(1).unwrap();
+    let mut dec = Decoder::new().unwrap();
+    let mut pixels = vec![255u8; (w * h * 4) as usize];
+    pixels[..4 * 70].copy_from_slice(&noise(70, 1, 9));
+    let first = enc.encode(w, h, &pixels).unwrap().unwrap();
+    assert_eq!(first.tiles.len(), 4 * 3);
+    assert!(
+        first
+            .tiles
+            .iter()
+            .filter(|t| matches!(t.kind, TileKind::Solid(_)))
+            .count()
+            >= 9
+    );
+    dec.apply(&first).unwrap();
+    assert!(enc.encode(w, h, &pixels).unwrap().is_none());
+
+    pixels[(w as usize * 100 + 150) * 4] = 7; // one pixel at (150, 100)
+    let second = enc.encode(w, h, &pixels).unwrap().unwrap();
+    assert_eq!(second.seq, 1);
+    // Column 150 / 64 = 2 of 4, row 100 / 64 = 1.
+    assert_eq!(
+        second.tiles.iter().map(|t| t.index).collect::<Vec<_>>(),
+        vec![4 + 2]
+    );
+    dec.apply(&second).unwrap();
+    assert_eq!(dec.framebuffer().unwrap(), (w, h, pixels.as_slice()));
+}
+
+#[test]
+fn hostile_frames_are_rejected() {
+    let mut enc = Encoder::new(1).unwrap();
+    let frame = enc.encode(64, 64, &noise(64, 64, 3)).unwrap().unwrap();
+
+    let mut skipped = frame.clone();
+    skipped.seq = 5;
+    assert!(matches!(
+        Decoder::new().unwrap().apply(&skipped),
+        Err(CodecError::OutOfOrder { .. })
+    ));
+
+    let mut bad_index = frame.clone();
+    bad_index.tiles[0].index = 1;
+    assert_eq!(
+        Decoder::new().unwrap().apply(&bad_index),
+        Err(CodecError::BadTiles)
+    );
+
+    let mut short = frame.clone();
+    short.stream.truncate(short.stream.len() / 2);
+    assert_eq!(
+        Decoder::new().unwrap().apply(&short),
+        Err(CodecError::Corrupt)
+    );
+
+    let mut huge = frame;
+    huge.width = MAX_WIDTH + 1;
+    assert!(matches!(
+        Decoder::new().unwrap().apply(&huge),
+        Err(CodecError::BadSize(..))
+    ));
+    assert!(matches!(
+        enc.encode(10, 10, &[0; 3]),
+        Err(CodecError::BufferLength { .. })
+    ));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Any sequence of frames, including size changes, decodes losslessly.
+    #[test]
+    fn lossless_round_trip(
+        frames in proptest::collection::vec((1u32..150, 1u32..150, any::<u32>(), any::<bool>()), 1..5)
+    ) {
+        let mut enc = Encoder::new(1).unwrap();
+        let mut dec = Decoder::new().unwrap();
+        for (w, h, seed, flat) in frames {
+            let pixels = if flat { vec![seed as u8; (w * h * 4) as usize] } else { noise(w, h, seed) };
+            if let Some(f) = enc.encode(w, h, &pixels).unwrap() {
+                let wire = crate::wire::encode(&f);
+                dec.apply(&crate::wire::decode(&wire).unwrap()).unwrap();
+            }
+            prop_assert_eq!(dec.framebuffer().unwrap(), (w, h, pixels.as_slice()));
+        }
+    }
+
+    #[test]
+    fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        if let Ok(frame) = crate::wire::decode::<EncodedFrame>(&bytes) {
+            let _ = Decoder::new().unwrap().apply(&frame);
+        }
+    }
+
+    #[test]
+    fn random_stream_never_panics(stream in proptest::collection::vec(any::<u8>(), 0..512), n in 0u32..4) {
+        let tiles = (0..n).map(|index| TileUpdate { index, kind: TileKind::Stream }).collect();
+        let frame = EncodedFrame { seq: 0, width: 256, height: 64, tiles, stream };
+        let _ = Decoder::new().unwrap().apply(&frame);
+    }
+}

@@ -1,0 +1,201 @@
+//! Messages between a client (console or agent) and the rendezvous server.
+//!
+//! Protocol flow, each side on one bidirectional QUIC stream:
+//! 1. Console: `Login` → `LoggedIn`; `CreateCode` → `CodeCreated`.
+//! 2. Agent: `Join` with the nameplate only → `Joined` (technician's name);
+//!    the console gets `PeerJoined`. The nameplate is now used up.
+//! 3. Both: `Relay(Pake)`, then `Relay(Confirm)`; the server forwards them
+//!    without being able to read the secret. A wrong code makes a peer send
+//!    `Relay(PairingFailed)`, and the console gets `CodeBurned`.
+//! 4. Both: `Relay(Candidates)` with the addresses to connect to.
+//! 5. Both: `Report`s for the session record, until the session ends.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::code::Nameplate;
+
+/// Largest signalling message.
+pub const MAX_SIGNAL_MESSAGE: usize = 16 * 1024;
+/// Most addresses in one candidate list.
+pub const MAX_CANDIDATES: usize = 16;
+
+/// Something one peer sends the other through the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PeerSignal {
+    /// The SPAKE2 message.
+    Pake(#[serde(with = "serde_bytes")] Vec<u8>),
+    /// The PAKE key-confirmation tag.
+    Confirm(#[serde(with = "serde_bytes")] Vec<u8>),
+    /// Where to reach the sender.
+    Candidates(Vec<SocketAddr>),
+    /// The confirmation did not match: the code was wrong.
+    PairingFailed,
+}
+
+/// How the peers ended up connected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PathKind {
+    /// Straight between the peers.
+    Direct,
+    /// Through a TURN relay.
+    Relay,
+}
+
+impl fmt::Display for PathKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Direct => "direct",
+            Self::Relay => "relay",
+        })
+    }
+}
+
+/// A fact for the session record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SessionReport {
+    /// The customer's consent, and whether it was given in advance
+    /// (`--accept`) rather than asked.
+    Consent {
+        /// May view.
+        view: bool,
+        /// May control.
+        control: bool,
+        /// Answered in advance on the command line.
+        preset: bool,
+    },
+    /// The peer connection is up.
+    Connected {
+        /// Which path.
+        path: PathKind,
+    },
+    /// The session is over.
+    Ended {
+        /// Bytes this side sent on the peer connection.
+        bytes_sent: u64,
+        /// Bytes this side received.
+        bytes_received: u64,
+    },
+}
+
+/// Client to server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ClientToServer {
+    /// A technician logs in.
+    Login {
+        /// Account name.
+        user: String,
+        /// Password; only ever sent inside the server's pinned TLS.
+        password: String,
+    },
+    /// A logged-in technician asks for a nameplate.
+    CreateCode,
+    /// A customer joins a code by its nameplate.
+    Join {
+        /// The server-visible half of the code.
+        nameplate: Nameplate,
+    },
+    /// Forward to the paired peer.
+    Relay(PeerSignal),
+    /// Add to the session record.
+    Report(SessionReport),
+}
+
+/// Why the server refused a request; the text is shown to people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum SignalError {
+    /// Wrong user name or password.
+    #[error("wrong user name or password")]
+    BadLogin,
+    /// The request needs a logged-in technician.
+    #[error("log in first")]
+    NotLoggedIn,
+    /// No live code has this nameplate.
+    #[error("That code is not known. Check it, or ask your technician for a new one.")]
+    UnknownCode,
+    /// The code is older than its lifetime.
+    #[error("That code has expired. Ask your technician for a new one.")]
+    ExpiredCode,
+    /// Someone already used this code.
+    #[error("That code was already used. Ask your technician for a new one.")]
+    CodeUsed,
+    /// Too many live codes or connections.
+    #[error("the server is busy; try again in a minute")]
+    Busy,
+    /// The request made no sense in this state.
+    #[error("unexpected request")]
+    Unexpected,
+    /// The server failed to store something.
+    #[error("the server had an internal error")]
+    Internal,
+}
+
+/// Server to client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ServerToClient {
+    /// Login accepted.
+    LoggedIn {
+        /// Display name.
+        name: String,
+        /// Organisation.
+        organisation: String,
+    },
+    /// A nameplate for a new code.
+    CodeCreated {
+        /// The nameplate.
+        nameplate: Nameplate,
+        /// Seconds until it expires.
+        expires_in_secs: u64,
+    },
+    /// To the agent: the code's owner.
+    Joined {
+        /// Technician's display name.
+        technician: String,
+        /// Technician's organisation.
+        organisation: String,
+    },
+    /// To the console: a customer is on the code.
+    PeerJoined,
+    /// From the paired peer.
+    Relay(PeerSignal),
+    /// To the console: a wrong secret burned this code.
+    CodeBurned {
+        /// The burned nameplate.
+        nameplate: Nameplate,
+    },
+    /// The paired peer disconnected from the server.
+    PeerLeft,
+    /// A request was refused.
+    Error(SignalError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{self, testing::round_trip};
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn round_trips(u in ".{0,16}", p in ".{0,16}", n in 100u32..999, b in proptest::collection::vec(any::<u8>(), 0..40), port in any::<u16>()) {
+            let nameplate = Nameplate::new(n).unwrap();
+            round_trip(&ClientToServer::Login { user: u.clone(), password: p });
+            round_trip(&ClientToServer::Join { nameplate });
+            round_trip(&ClientToServer::Relay(PeerSignal::Pake(b.clone())));
+            round_trip(&ClientToServer::Relay(PeerSignal::Candidates(vec![SocketAddr::from(([127, 0, 0, 1], port))])));
+            round_trip(&ClientToServer::Report(SessionReport::Ended { bytes_sent: 1, bytes_received: u64::from(port) }));
+            round_trip(&ServerToClient::CodeCreated { nameplate, expires_in_secs: 600 });
+            round_trip(&ServerToClient::Joined { technician: u, organisation: String::new() });
+            round_trip(&ServerToClient::Relay(PeerSignal::Confirm(b)));
+            round_trip(&ServerToClient::Error(SignalError::ExpiredCode));
+        }
+
+        #[test]
+        fn random_bytes_never_panic(b in proptest::collection::vec(any::<u8>(), 0..128)) {
+            let _ = wire::decode::<ClientToServer>(&b);
+            let _ = wire::decode::<ServerToClient>(&b);
+        }
+    }
+}

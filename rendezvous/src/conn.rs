@@ -1,0 +1,158 @@
+//! One client connection: read requests, answer through a bounded outbox.
+//!
+//! Anything malformed closes this connection only, with an error logged.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tether_protocol::signal::{ClientToServer, MAX_SIGNAL_MESSAGE, ServerToClient, SignalError};
+use tether_transport::TransportError;
+use tether_transport::framed::{FramedRecv, FramedSend};
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+
+use crate::accounts::verify_password;
+use crate::state::{ConnId, Role, Shared};
+
+/// Messages queued for one client before it counts as not reading.
+const OUTBOX: usize = 64;
+/// Failed logins before the connection is closed.
+const MAX_LOGIN_FAILURES: u32 = 5;
+const LOGIN_FAILURE_DELAY: Duration = Duration::from_millis(500);
+const FIRST_STREAM_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Close code for a client that broke the protocol.
+pub const CLOSE_PROTOCOL: u32 = 1;
+
+struct Registration<'a>(&'a Shared, ConnId);
+
+impl Drop for Registration<'_> {
+    fn drop(&mut self) {
+        self.0.unregister(self.1);
+    }
+}
+
+/// Serves one incoming connection to its end.
+pub(crate) async fn serve(shared: Arc<Shared>, incoming: quinn::Incoming) {
+    let conn = match incoming.await {
+        Ok(c) => c,
+        Err(e) => {
+            debug!("handshake with a client failed: {e}");
+            return;
+        }
+    };
+    let remote = conn.remote_address();
+    match handle(&shared, &conn).await {
+        Ok(()) => conn.close(0u32.into(), b"bye"),
+        Err(TransportError::Connection(e)) => debug!(%remote, "client left: {e}"),
+        Err(e) => {
+            warn!(%remote, "closing a client connection: {e}");
+            conn.close(CLOSE_PROTOCOL.into(), b"protocol error");
+        }
+    }
+}
+
+async fn handle(shared: &Shared, conn: &quinn::Connection) -> Result<(), TransportError> {
+    let (send, recv) = tokio::time::timeout(FIRST_STREAM_TIMEOUT, conn.accept_bi())
+        .await
+        .map_err(|_| TransportError::Timeout("waiting for the client's first stream"))??;
+    let (tx, mut rx) = mpsc::channel::<ServerToClient>(OUTBOX);
+    let id = shared.register(tx.clone());
+    let _registration = Registration(shared, id);
+    let mut writer = tokio::spawn(async move {
+        let mut send = FramedSend::new(send);
+        while let Some(msg) = rx.recv().await {
+            send.send_message(&msg).await?;
+        }
+        Ok::<(), TransportError>(())
+    });
+    let mut recv = FramedRecv::new(recv, MAX_SIGNAL_MESSAGE);
+    let mut failures = 0u32;
+    loop {
+        let msg = tokio::select! {
+            msg = recv.next_message::<ClientToServer>() => msg?,
+            done = &mut writer => return done.map_err(|_| TransportError::Protocol("writer failed"))?,
+        };
+        let Some(msg) = msg else { return Ok(()) };
+        let answer = request(shared, id, msg, &mut failures).await;
+        if failures >= MAX_LOGIN_FAILURES {
+            return Err(TransportError::Protocol("too many failed logins"));
+        }
+        if let Some(answer) = answer
+            && tx.try_send(answer).is_err()
+        {
+            return Err(TransportError::Protocol(
+                "client is not reading its answers",
+            ));
+        }
+    }
+}
+
+async fn request(
+    shared: &Shared,
+    id: ConnId,
+    msg: ClientToServer,
+    failures: &mut u32,
+) -> Option<ServerToClient> {
+    let role = shared.role(id);
+    let result =
+        match (msg, role) {
+            (ClientToServer::Login { user, password }, Role::Anonymous) => {
+                let ok = login(shared, &user, password).await;
+                match ok {
+                    Some((name, organisation)) => {
+                        info!(technician = %name, "technician logged in");
+                        shared.set_role(
+                            id,
+                            Role::Technician {
+                                name: name.clone(),
+                                organisation: organisation.clone(),
+                            },
+                        );
+                        Ok(Some(ServerToClient::LoggedIn { name, organisation }))
+                    }
+                    None => {
+                        *failures += 1;
+                        warn!(user = %user, "failed login");
+                        tokio::time::sleep(LOGIN_FAILURE_DELAY).await;
+                        Err(SignalError::BadLogin)
+                    }
+                }
+            }
+            (ClientToServer::CreateCode, Role::Technician { .. }) => {
+                shared.create_code(id).map(|(nameplate, ttl)| {
+                    Some(ServerToClient::CodeCreated {
+                        nameplate,
+                        expires_in_secs: ttl.as_secs(),
+                    })
+                })
+            }
+            (ClientToServer::CreateCode, _) => Err(SignalError::NotLoggedIn),
+            (ClientToServer::Join { nameplate }, Role::Anonymous) => shared
+                .join(id, nameplate)
+                .map(|(technician, organisation)| {
+                    Some(ServerToClient::Joined {
+                        technician,
+                        organisation,
+                    })
+                }),
+            (ClientToServer::Relay(signal), Role::Technician { .. } | Role::Agent) => {
+                shared.relay(id, signal).map(|()| None)
+            }
+            (ClientToServer::Report(report), Role::Technician { .. } | Role::Agent) => {
+                shared.report(id, report).map(|()| None)
+            }
+            _ => Err(SignalError::Unexpected),
+        };
+    result.unwrap_or_else(|e| Some(ServerToClient::Error(e)))
+}
+
+/// Checks a login off the async threads (argon2 is deliberately slow).
+async fn login(shared: &Shared, user: &str, password: String) -> Option<(String, String)> {
+    let tech = shared.store.technician(user).ok().flatten()?;
+    let hash = tech.password_hash.clone();
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .unwrap_or(false);
+    ok.then_some((tech.name, tech.organisation))
+}

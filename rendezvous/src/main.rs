@@ -1,0 +1,202 @@
+//! `tether-rendezvous`: runs the server, or administers its data directory.
+
+use std::io::{BufRead, IsTerminal};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use tether_rendezvous::accounts::hash_password;
+use tether_rendezvous::record::{Technician, unix_now};
+use tether_rendezvous::store::Store;
+use tether_rendezvous::{Config, DEFAULT_CODE_TTL, Server, open_store};
+
+/// Tether's rendezvous server: pairs technicians with customers.
+///
+/// With no command it serves. The first start makes a TLS key in the data
+/// directory; clients pin its fingerprint (printed at start).
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Cli {
+    /// Data directory for the key, certificate and database
+    /// [default: the platform data directory].
+    #[arg(long, global = true)]
+    data: Option<PathBuf>,
+    /// UDP address to listen on.
+    #[arg(long, default_value = "0.0.0.0:7700")]
+    listen: SocketAddr,
+    /// Lifetime of a pairing code, in seconds.
+    #[arg(long, default_value_t = DEFAULT_CODE_TTL.as_secs(), value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    code_ttl: u64,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Manage technician accounts.
+    Technician {
+        #[command(subcommand)]
+        action: TechnicianCmd,
+    },
+    /// List session records.
+    Sessions,
+    /// Print the server key fingerprint clients pin with --server-cert.
+    Fingerprint,
+}
+
+#[derive(Debug, Subcommand)]
+enum TechnicianCmd {
+    /// Add a technician; prompts for the password.
+    Add {
+        /// Login name.
+        name: String,
+        /// Organisation shown to customers.
+        #[arg(long, default_value = "")]
+        organisation: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List technicians.
+    List,
+}
+
+fn data_dir(cli: &Cli) -> anyhow::Result<PathBuf> {
+    match &cli.data {
+        Some(d) => Ok(d.clone()),
+        None => directories::ProjectDirs::from("", "", "tether-rendezvous")
+            .map(|p| p.data_dir().to_path_buf())
+            .context("no home directory; pass --data DIR"),
+    }
+}
+
+fn read_password(from_stdin: bool) -> anyhow::Result<String> {
+    if from_stdin || !std::io::stdin().is_terminal() {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("reading the password from stdin")?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_owned());
+    }
+    let first = rpassword::prompt_password("Password: ")?;
+    let again = rpassword::prompt_password("Again: ")?;
+    if first != again {
+        bail!("the passwords do not match");
+    }
+    Ok(first)
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let dir = data_dir(&cli)?;
+    match &cli.command {
+        None => serve(Config {
+            data_dir: dir,
+            listen: cli.listen,
+            code_ttl: Duration::from_secs(cli.code_ttl),
+        }),
+        Some(Command::Technician {
+            action:
+                TechnicianCmd::Add {
+                    name,
+                    organisation,
+                    password_stdin,
+                },
+        }) => {
+            let name = name.trim();
+            if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
+                bail!("a technician name has 1 to 64 printable characters");
+            }
+            let password = read_password(*password_stdin)?;
+            let password_hash = hash_password(&password)?;
+            let store = open_store(&dir)?;
+            store.add_technician(&Technician {
+                name: name.to_owned(),
+                organisation: organisation.clone(),
+                password_hash,
+                created: unix_now(),
+            })?;
+            println!("technician {name} added");
+            Ok(())
+        }
+        Some(Command::Technician {
+            action: TechnicianCmd::List,
+        }) => {
+            for t in open_store(&dir)?.technicians()? {
+                println!("{}\t{}", t.name, t.organisation);
+            }
+            Ok(())
+        }
+        Some(Command::Sessions) => {
+            println!("id\ttechnician\tnameplate\tstarted\tended\tpath\tbytes\toutcome\tconsent");
+            for r in open_store(&dir)?.sessions()? {
+                let consent: Vec<String> = r
+                    .consent
+                    .iter()
+                    .map(|c| {
+                        format!(
+                            "view={},control={}{}",
+                            c.view,
+                            c.control,
+                            if c.preset { ",preset" } else { "" }
+                        )
+                    })
+                    .collect();
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{:?}\t{}",
+                    r.id,
+                    r.technician,
+                    r.nameplate,
+                    r.started,
+                    r.ended.map_or("-".to_owned(), |e| e.to_string()),
+                    r.path.map_or("-".to_owned(), |p| p.to_string()),
+                    r.bytes,
+                    r.outcome,
+                    consent.join(";")
+                );
+            }
+            Ok(())
+        }
+        Some(Command::Fingerprint) => {
+            println!(
+                "{}",
+                tether_transport::tls::Identity::load_or_create(&dir)?.fingerprint()
+            );
+            Ok(())
+        }
+    }
+}
+
+fn serve(config: Config) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async {
+        let server = Server::bind(&config)?;
+        // Printed on stdout so scripts and tests can read the real port.
+        println!("listening on {}", server.local_addr()?);
+        println!("fingerprint {}", server.fingerprint());
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        server.run(shutdown).await?;
+        Ok(())
+    })
+}

@@ -1,0 +1,313 @@
+//! The server's shared state, in one struct: connections, live codes and
+//! live sessions. No lock is held across an await or a disk write.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use tether_protocol::code::Nameplate;
+use tether_protocol::signal::{PeerSignal, ServerToClient, SessionReport, SignalError};
+use tokio::sync::mpsc;
+use tracing::{info, warn};
+
+use crate::nameplates::Nameplates;
+use crate::record::{ConsentEvent, Outcome, SessionRecord, unix_now};
+use crate::store::Store;
+
+/// Identifies one client connection.
+pub(crate) type ConnId = u64;
+
+/// Who is on a connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// Not logged in and not joined.
+    Anonymous,
+    /// A logged-in technician.
+    Technician { name: String, organisation: String },
+    /// A customer's agent.
+    Agent,
+}
+
+#[derive(Debug)]
+struct Conn {
+    tx: mpsc::Sender<ServerToClient>,
+    role: Role,
+    session: Option<u64>,
+}
+
+#[derive(Debug)]
+struct Live {
+    record: SessionRecord,
+    console: ConnId,
+    agent: ConnId,
+    ended: u8,
+}
+
+#[derive(Debug)]
+struct Inner {
+    next_conn: ConnId,
+    conns: HashMap<ConnId, Conn>,
+    nameplates: Nameplates<ConnId>,
+    sessions: HashMap<u64, Live>,
+}
+
+/// Everything the connection tasks share.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub store: Arc<dyn Store>,
+    epoch: Instant,
+    inner: Mutex<Inner>,
+}
+
+impl Shared {
+    pub(crate) fn new(store: Arc<dyn Store>, code_ttl: Duration) -> Self {
+        let inner = Inner {
+            next_conn: 1,
+            conns: HashMap::new(),
+            nameplates: Nameplates::new(code_ttl),
+            sessions: HashMap::new(),
+        };
+        Self {
+            store,
+            epoch: Instant::now(),
+            inner: Mutex::new(inner),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn now(&self) -> Duration {
+        self.epoch.elapsed()
+    }
+
+    fn persist(&self, record: Option<SessionRecord>) -> Result<(), SignalError> {
+        if let Some(r) = record {
+            self.store.put_session(&r).map_err(|e| {
+                warn!("could not write session record {}: {e}", r.id);
+                SignalError::Internal
+            })?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn register(&self, tx: mpsc::Sender<ServerToClient>) -> ConnId {
+        let mut g = self.lock();
+        let id = g.next_conn;
+        g.next_conn += 1;
+        g.conns.insert(
+            id,
+            Conn {
+                tx,
+                role: Role::Anonymous,
+                session: None,
+            },
+        );
+        id
+    }
+
+    pub(crate) fn role(&self, id: ConnId) -> Role {
+        self.lock()
+            .conns
+            .get(&id)
+            .map_or(Role::Anonymous, |c| c.role.clone())
+    }
+
+    pub(crate) fn set_role(&self, id: ConnId, role: Role) {
+        if let Some(c) = self.lock().conns.get_mut(&id) {
+            c.role = role;
+        }
+    }
+
+    /// A connection went away: its codes die and its peer is told.
+    pub(crate) fn unregister(&self, id: ConnId) {
+        let record = {
+            let mut g = self.lock();
+            let now = self.now();
+            g.nameplates.revoke_where(now, |owner| *owner == id);
+            let Some(conn) = g.conns.remove(&id) else {
+                return;
+            };
+            let Some(sid) = conn.session else { return };
+            let Some(live) = g.sessions.remove(&sid) else {
+                return;
+            };
+            let peer = if live.console == id {
+                live.agent
+            } else {
+                live.console
+            };
+            if let Some(p) = g.conns.get_mut(&peer) {
+                p.session = None;
+                let _ = p.tx.try_send(ServerToClient::PeerLeft);
+            }
+            let mut record = live.record;
+            record.ended.get_or_insert_with(unix_now);
+            if record.outcome == Outcome::Open {
+                record.outcome = if live.ended >= 2 {
+                    Outcome::Ended
+                } else {
+                    Outcome::Disconnected
+                };
+            }
+            record
+        };
+        info!(session = record.id, outcome = ?record.outcome, "session closed");
+        let _ = self.persist(Some(record));
+    }
+
+    pub(crate) fn create_code(&self, id: ConnId) -> Result<(Nameplate, Duration), SignalError> {
+        let mut g = self.lock();
+        let now = self.now();
+        let ttl = g.nameplates.ttl();
+        let plate = g.nameplates.allocate(now, id, &mut rand::thread_rng())?;
+        Ok((plate, ttl))
+    }
+
+    /// An agent joins a code: the code is used up and a session begins.
+    pub(crate) fn join(
+        &self,
+        id: ConnId,
+        plate: Nameplate,
+    ) -> Result<(String, String), SignalError> {
+        let sid = self
+            .store
+            .next_session_id()
+            .map_err(|_| SignalError::Internal)?;
+        let (answer, record) = {
+            let mut g = self.lock();
+            let now = self.now();
+            let console = g.nameplates.claim(plate, now)?;
+            let Some(Role::Technician { name, organisation }) =
+                g.conns.get(&console).map(|c| c.role.clone())
+            else {
+                return Err(SignalError::UnknownCode);
+            };
+            let record = SessionRecord {
+                id: sid,
+                technician: name.clone(),
+                nameplate: plate.get(),
+                started: unix_now(),
+                ended: None,
+                path: None,
+                bytes: 0,
+                consent: Vec::new(),
+                outcome: Outcome::Open,
+            };
+            for (conn, role) in [(console, None), (id, Some(Role::Agent))] {
+                if let Some(c) = g.conns.get_mut(&conn) {
+                    c.session = Some(sid);
+                    if let Some(r) = role {
+                        c.role = r;
+                    }
+                }
+            }
+            if let Some(c) = g.conns.get(&console) {
+                let _ = c.tx.try_send(ServerToClient::PeerJoined);
+            }
+            g.sessions.insert(
+                sid,
+                Live {
+                    record: record.clone(),
+                    console,
+                    agent: id,
+                    ended: 0,
+                },
+            );
+            ((name, organisation), record)
+        };
+        info!(session = sid, nameplate = %plate, technician = %answer.0, "customer joined");
+        self.persist(Some(record))?;
+        Ok(answer)
+    }
+
+    /// Forwards a signal to the connection's peer.
+    pub(crate) fn relay(&self, id: ConnId, signal: PeerSignal) -> Result<(), SignalError> {
+        let record = {
+            let mut g = self.lock();
+            let sid = g
+                .conns
+                .get(&id)
+                .and_then(|c| c.session)
+                .ok_or(SignalError::Unexpected)?;
+            let live = g.sessions.get_mut(&sid).ok_or(SignalError::Unexpected)?;
+            let (peer, console) = (
+                if live.console == id {
+                    live.agent
+                } else {
+                    live.console
+                },
+                live.console,
+            );
+            let mut record = None;
+            if signal == PeerSignal::PairingFailed && live.record.outcome == Outcome::Open {
+                live.record.outcome = Outcome::WrongCode;
+                live.record.ended = Some(unix_now());
+                record = Some(live.record.clone());
+                let plate = Nameplate::new(live.record.nameplate);
+                if let (Some(c), Some(nameplate)) = (g.conns.get(&console), plate) {
+                    let _ = c.tx.try_send(ServerToClient::CodeBurned { nameplate });
+                }
+            }
+            if let Some(p) = g.conns.get(&peer)
+                && p.tx.try_send(ServerToClient::Relay(signal)).is_err()
+            {
+                warn!(session = sid, "peer is not reading; relay dropped");
+            }
+            record
+        };
+        if record.is_some() {
+            warn!("a wrong code was entered; the code is burned");
+        }
+        self.persist(record)
+    }
+
+    /// Adds a report to the connection's session record.
+    pub(crate) fn report(&self, id: ConnId, report: SessionReport) -> Result<(), SignalError> {
+        let record = {
+            let mut g = self.lock();
+            let sid = g
+                .conns
+                .get(&id)
+                .and_then(|c| c.session)
+                .ok_or(SignalError::Unexpected)?;
+            let live = g.sessions.get_mut(&sid).ok_or(SignalError::Unexpected)?;
+            let from_console = live.console == id;
+            let r = &mut live.record;
+            match report {
+                SessionReport::Consent {
+                    view,
+                    control,
+                    preset,
+                } if !from_console => {
+                    r.consent.push(ConsentEvent {
+                        at: unix_now(),
+                        view,
+                        control,
+                        preset,
+                    });
+                }
+                SessionReport::Connected { path } => r.path = Some(path),
+                SessionReport::Ended {
+                    bytes_sent,
+                    bytes_received,
+                } => {
+                    if from_console {
+                        r.bytes = bytes_sent.saturating_add(bytes_received);
+                    }
+                    live.ended += 1;
+                    r.ended = Some(unix_now());
+                    if r.outcome == Outcome::Open {
+                        r.outcome = Outcome::Ended;
+                    }
+                }
+                SessionReport::Consent { .. } => return Err(SignalError::Unexpected),
+            }
+            live.record.clone()
+        };
+        self.persist(Some(record))
+    }
+}

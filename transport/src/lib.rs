@@ -1,0 +1,33 @@
+//! Tether's I/O layer, shared by the agent, the console and the server:
+//! QUIC endpoints behind a socket abstraction, pinned TLS to the rendezvous
+//! server, and peer sessions with the Noise handshake and typed channels.
+
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+mod error;
+pub mod framed;
+pub mod pairing;
+pub mod peer;
+pub mod pin;
+pub mod signal_client;
+pub mod socket;
+pub mod tls;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use error::TransportError;
+
+/// QUIC transport settings shared by every endpoint: keep-alives so a dead
+/// link is noticed in seconds, not minutes.
+#[must_use]
+pub fn transport_config() -> Arc<quinn::TransportConfig> {
+    let mut t = quinn::TransportConfig::default();
+    t.keep_alive_interval(Some(Duration::from_secs(2)));
+    // 10 s fits comfortably in a VarInt; the conversion cannot fail.
+    t.max_idle_timeout(quinn::IdleTimeout::try_from(Duration::from_secs(10)).ok());
+    t.stream_receive_window(quinn::VarInt::from_u32(8 * 1024 * 1024));
+    t.receive_window(quinn::VarInt::from_u32(16 * 1024 * 1024));
+    t.send_window(16 * 1024 * 1024);
+    Arc::new(t)
+}

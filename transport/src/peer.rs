@@ -1,0 +1,295 @@
+//! A peer session: QUIC between console and agent, the Noise handshake on the
+//! first stream, then one sealed stream per channel.
+//!
+//! Protocol flow:
+//! 1. The console dials the agent (QUIC, throwaway certificates).
+//! 2. On the first bidirectional stream they run the Noise handshake, bound
+//!    to this QUIC connection by its TLS exporter secret.
+//! 3. The console opens one stream per channel, writing the channel id as
+//!    the first byte; every later byte is a sealed frame.
+//!
+//! A failed handshake closes the connection with [`CLOSE_HANDSHAKE_FAILED`];
+//! there is no unencrypted fallback.
+
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tether_protocol::channel::{ChannelId, chat, control, input, screen};
+use tether_protocol::crypt::{Opener, Sealer, SessionKeys};
+use tether_protocol::handshake::{
+    HandshakeConfig, Initiator, MAX_HANDSHAKE_MESSAGE, Responder, StaticKey,
+};
+use tether_protocol::wire;
+
+use crate::TransportError;
+use crate::framed::{FramedRecv, FramedSend};
+use crate::tls::{ALPN_PEER, Expect, Identity, Verifier};
+
+/// Application close code: the handshake failed.
+pub const CLOSE_HANDSHAKE_FAILED: u32 = 0x10;
+/// Application close code: a peer broke the protocol.
+pub const CLOSE_PROTOCOL: u32 = 0x11;
+/// Application close code: the session ended normally.
+pub const CLOSE_ENDED: u32 = 0;
+
+const SETUP_TIMEOUT: Duration = Duration::from_secs(10);
+const BINDING_LABEL: &[u8] = b"EXPORTER-tether/1 channel binding";
+
+/// The secrets a peer brings to a session.
+#[derive(Debug)]
+pub struct PeerSecrets<'a> {
+    /// This run's Noise static key.
+    pub static_key: &'a StaticKey,
+    /// The pre-shared key from the PAKE or the queue.
+    pub psk: [u8; 32],
+}
+
+/// A peer endpoint's server configuration (throwaway certificate).
+pub fn peer_server_config() -> Result<quinn::ServerConfig, TransportError> {
+    Identity::generate()?.server_config(ALPN_PEER)
+}
+
+fn binding(conn: &quinn::Connection) -> Result<[u8; 32], TransportError> {
+    let mut out = [0u8; 32];
+    conn.export_keying_material(&mut out, BINDING_LABEL, b"")
+        .map_err(|_| TransportError::Tls("channel binding export failed".into()))?;
+    Ok(out)
+}
+
+async fn timed<T>(
+    what: &'static str,
+    f: impl Future<Output = Result<T, TransportError>>,
+) -> Result<T, TransportError> {
+    tokio::time::timeout(SETUP_TIMEOUT, f)
+        .await
+        .map_err(|_| TransportError::Timeout(what))?
+}
+
+async fn next_handshake(recv: &mut FramedRecv) -> Result<bytes::Bytes, TransportError> {
+    recv.next().await?.ok_or(TransportError::Protocol(
+        "the peer ended the handshake early",
+    ))
+}
+
+/// The console's side: dial the agent at `addr` and set up the session.
+pub async fn connect(
+    endpoint: &quinn::Endpoint,
+    addr: SocketAddr,
+    secrets: &PeerSecrets<'_>,
+) -> Result<(quinn::Connection, SessionKeys, ConsoleChannels), TransportError> {
+    let config = Verifier::new(Expect::Any).client_config(ALPN_PEER)?;
+    let conn = timed("connecting to the customer", async {
+        Ok(endpoint.connect_with(config, addr, "tether")?.await?)
+    })
+    .await?;
+    let result = timed("the secure handshake", async {
+        let bind = binding(&conn)?;
+        let hs = HandshakeConfig {
+            static_key: secrets.static_key,
+            psk: secrets.psk,
+            channel_binding: &bind,
+        };
+        let (send, recv) = conn.open_bi().await?;
+        let (mut send, mut recv) = (
+            FramedSend::new(send),
+            FramedRecv::new(recv, MAX_HANDSHAKE_MESSAGE),
+        );
+        let (state, m1) = Initiator::start(&hs)?;
+        send.send(&m1).await?;
+        let m2 = next_handshake(&mut recv).await?;
+        let (keys, m3) = state.read_reply(&m2)?;
+        send.send(&m3).await?;
+        let mut raw = HashMap::new();
+        for id in ChannelId::ALL {
+            let (s, r) = conn.open_bi().await?;
+            s.set_priority(id.priority())
+                .map_err(|_| TransportError::Protocol("stream closed"))?;
+            let mut s = FramedSend::new(s);
+            s.send_raw(&[id as u8]).await?;
+            raw.insert(id, (s, r));
+        }
+        let channels = ConsoleChannels::from_raw(&keys, raw)?;
+        Ok((keys, channels))
+    })
+    .await;
+    match result {
+        Ok((keys, channels)) => Ok((conn, keys, channels)),
+        Err(e) => {
+            conn.close(CLOSE_HANDSHAKE_FAILED.into(), b"handshake failed");
+            Err(e)
+        }
+    }
+}
+
+/// The agent's side: accept one console and set up the session.
+pub async fn accept(
+    endpoint: &quinn::Endpoint,
+    secrets: &PeerSecrets<'_>,
+) -> Result<(quinn::Connection, SessionKeys, AgentChannels), TransportError> {
+    let incoming = timed("waiting for the technician", async {
+        endpoint
+            .accept()
+            .await
+            .ok_or(TransportError::Protocol("endpoint closed"))
+    })
+    .await?;
+    let conn = timed("connecting to the technician", async {
+        Ok(incoming.await?)
+    })
+    .await?;
+    let result = timed("the secure handshake", async {
+        let bind = binding(&conn)?;
+        let hs = HandshakeConfig {
+            static_key: secrets.static_key,
+            psk: secrets.psk,
+            channel_binding: &bind,
+        };
+        let (send, recv) = conn.accept_bi().await?;
+        let (mut send, mut recv) = (
+            FramedSend::new(send),
+            FramedRecv::new(recv, MAX_HANDSHAKE_MESSAGE),
+        );
+        let m1 = next_handshake(&mut recv).await?;
+        let (state, m2) = Responder::read_hello(&hs, &m1)?;
+        send.send(&m2).await?;
+        let m3 = next_handshake(&mut recv).await?;
+        let keys = state.read_finish(&m3)?;
+        let mut raw = HashMap::new();
+        while raw.len() < ChannelId::ALL.len() {
+            let (s, mut r) = conn.accept_bi().await?;
+            let mut id = [0u8; 1];
+            r.read_exact(&mut id)
+                .await
+                .map_err(|_| TransportError::Protocol("channel stream ended early"))?;
+            let id = ChannelId::from_u8(id[0]).ok_or(TransportError::UnknownChannel)?;
+            s.set_priority(id.priority())
+                .map_err(|_| TransportError::Protocol("stream closed"))?;
+            if raw.insert(id, (FramedSend::new(s), r)).is_some() {
+                return Err(TransportError::Protocol("a channel was opened twice"));
+            }
+        }
+        let channels = AgentChannels::from_raw(&keys, raw)?;
+        Ok((keys, channels))
+    })
+    .await;
+    match result {
+        Ok((keys, channels)) => Ok((conn, keys, channels)),
+        Err(e) => {
+            conn.close(CLOSE_HANDSHAKE_FAILED.into(), b"handshake failed");
+            Err(e)
+        }
+    }
+}
+
+/// Sends sealed messages of type `M` on one channel.
+#[derive(Debug)]
+pub struct ChannelSend<M> {
+    framed: FramedSend,
+    sealer: Sealer,
+    buf: BytesMut,
+    _msg: PhantomData<fn(M)>,
+}
+
+impl<M: Serialize> ChannelSend<M> {
+    /// Seals and sends one message.
+    pub async fn send(&mut self, msg: &M) -> Result<(), TransportError> {
+        self.buf.clear();
+        self.sealer.seal(&wire::encode(msg), &mut self.buf)?;
+        self.framed.send_raw(&self.buf).await
+    }
+
+    /// Finishes the stream.
+    pub fn finish(&mut self) {
+        let _ = self.framed.stream_mut().finish();
+    }
+}
+
+/// Receives sealed messages of type `M` on one channel.
+#[derive(Debug)]
+pub struct ChannelRecv<M> {
+    framed: FramedRecv,
+    opener: Opener,
+    _msg: PhantomData<fn() -> M>,
+}
+
+impl<M: DeserializeOwned> ChannelRecv<M> {
+    /// The next message, or `None` when the peer finished the channel.
+    pub async fn recv(&mut self) -> Result<Option<M>, TransportError> {
+        while let Some(frame) = self.framed.next().await? {
+            if let Some(plain) = self.opener.open(&frame)? {
+                return Ok(Some(wire::decode(&plain)?));
+            }
+        }
+        Ok(None)
+    }
+}
+
+type RawChannels = HashMap<ChannelId, (FramedSend, quinn::RecvStream)>;
+
+fn take<Out, In>(
+    keys: &SessionKeys,
+    raw: &mut RawChannels,
+    id: ChannelId,
+) -> Result<(ChannelSend<Out>, ChannelRecv<In>), TransportError> {
+    let (framed, recv) = raw
+        .remove(&id)
+        .ok_or(TransportError::Protocol("a channel is missing"))?;
+    let send = ChannelSend {
+        framed,
+        sealer: keys.sealer(id.tag()),
+        buf: BytesMut::new(),
+        _msg: PhantomData,
+    };
+    let recv = ChannelRecv {
+        framed: FramedRecv::new(recv, Opener::frame_decoder().limit()),
+        opener: keys.opener(id.tag(), id.max_message()),
+        _msg: PhantomData,
+    };
+    Ok((send, recv))
+}
+
+macro_rules! side {
+    ($name:ident, $doc:literal, $out:ident, $in:ident) => {
+        #[doc = $doc]
+        #[derive(Debug)]
+        pub struct $name {
+            /// Roles, consent and session events.
+            pub control: (ChannelSend<control::$out>, ChannelRecv<control::$in>),
+            /// Frames and acknowledgements.
+            pub screen: (ChannelSend<screen::$out>, ChannelRecv<screen::$in>),
+            /// Pointer and keyboard.
+            pub input: (ChannelSend<input::$out>, ChannelRecv<input::$in>),
+            /// Chat.
+            pub chat: (ChannelSend<chat::$out>, ChannelRecv<chat::$in>),
+        }
+
+        impl $name {
+            fn from_raw(keys: &SessionKeys, mut raw: RawChannels) -> Result<Self, TransportError> {
+                Ok(Self {
+                    control: take(keys, &mut raw, ChannelId::Control)?,
+                    screen: take(keys, &mut raw, ChannelId::Screen)?,
+                    input: take(keys, &mut raw, ChannelId::Input)?,
+                    chat: take(keys, &mut raw, ChannelId::Chat)?,
+                })
+            }
+        }
+    };
+}
+
+side!(
+    ConsoleChannels,
+    "The console's typed channels.",
+    ConsoleToAgent,
+    AgentToConsole
+);
+side!(
+    AgentChannels,
+    "The agent's typed channels.",
+    AgentToConsole,
+    ConsoleToAgent
+);
