@@ -101,11 +101,8 @@ impl ConsentAsker for TerminalConsent {
             );
             return false;
         }
-        let org = if who.organisation.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", who.organisation)
-        };
+        let org =
+            if who.organisation.is_empty() { String::new() } else { format!(" ({})", who.organisation) };
         eprintln!("\n{}{org} asks to {verb}.", who.technician);
         eprintln!("Check that your technician sees these words: {}", who.sas);
         eprint!("Allow? [y/N] ");
@@ -126,20 +123,8 @@ mod tests {
 
     #[test]
     fn parses_accept_lists() {
-        assert_eq!(
-            "view,control".parse(),
-            Ok(Preset {
-                view: true,
-                control: true
-            })
-        );
-        assert_eq!(
-            "view".parse(),
-            Ok(Preset {
-                view: true,
-                control: false
-            })
-        );
+        assert_eq!("view,control".parse(), Ok(Preset { view: true, control: true }));
+        assert_eq!("view".parse(), Ok(Preset { view: true, control: false }));
         assert_eq!("none".parse(), Ok(Preset::default()));
         assert!("control".parse::<Preset>().is_err());
         assert!("view,root".parse::<Preset>().is_err());
@@ -147,17 +132,8 @@ mod tests {
 
     #[test]
     fn preset_answers_without_asking() {
-        let c = TerminalConsent {
-            preset: Some(Preset {
-                view: true,
-                control: false,
-            }),
-        };
-        let who = Asker {
-            technician: "alice".into(),
-            organisation: String::new(),
-            sas: String::new(),
-        };
+        let c = TerminalConsent { preset: Some(Preset { view: true, control: false }) };
+        let who = Asker { technician: "alice".into(), organisation: String::new(), sas: String::new() };
         assert!(c.ask(&who, Permission::View));
         assert!(!c.ask(&who, Permission::Control));
     }

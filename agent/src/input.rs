@@ -38,9 +38,7 @@ impl std::fmt::Debug for EnigoSink {
 impl EnigoSink {
     /// Connects to the display.
     pub fn new() -> Result<Self, InputError> {
-        Enigo::new(&Settings::default())
-            .map(Self)
-            .map_err(|e| InputError::Unavailable(e.to_string()))
+        Enigo::new(&Settings::default()).map(Self).map_err(|e| InputError::Unavailable(e.to_string()))
     }
 }
 
@@ -55,8 +53,8 @@ fn direction(a: Action) -> Direction {
 const F_KEYS: [enigo::Key; 24] = {
     use enigo::Key::*;
     [
-        F1, F2, F3, F4, F5, F6, F7, F8, F9, F10, F11, F12, F13, F14, F15, F16, F17, F18, F19, F20,
-        F21, F22, F23, F24,
+        F1, F2, F3, F4, F5, F6, F7, F8, F9, F10, F11, F12, F13, F14, F15, F16, F17, F18, F19, F20, F21, F22,
+        F23, F24,
     ]
 };
 
@@ -121,9 +119,7 @@ impl InputSink for EnigoSink {
         match event {
             ConsoleToAgent::PointerMove { x, y } => {
                 let clamp = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);
-                self.0
-                    .move_mouse(clamp(*x), clamp(*y), Coordinate::Abs)
-                    .map_err(fail)
+                self.0.move_mouse(clamp(*x), clamp(*y), Coordinate::Abs).map_err(fail)
             }
             ConsoleToAgent::Button { button, action } => {
                 let b = match button {

@@ -82,10 +82,7 @@ fn run() -> anyhow::Result<()> {
     let opts = AgentOptions {
         server: cli.server,
         code,
-        trust: ServerTrust {
-            pinned: cli.server_cert,
-            known: KnownServers::in_dir(&data),
-        },
+        trust: ServerTrust { pinned: cli.server_cert, known: KnownServers::in_dir(&data) },
     };
     let platform = Platform {
         screen: Box::new(|| XcapSource::primary().map(|s| Box::new(s) as Box<dyn ScreenSource>)),

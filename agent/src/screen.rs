@@ -41,10 +41,7 @@ impl XcapSource {
     /// Opens the primary monitor (or the first one).
     pub fn primary() -> Result<Self, CaptureError> {
         let monitors = xcap::Monitor::all().map_err(|e| CaptureError::NoScreen(e.to_string()))?;
-        let primary = monitors
-            .iter()
-            .position(|m| m.is_primary().unwrap_or(false))
-            .unwrap_or(0);
+        let primary = monitors.iter().position(|m| m.is_primary().unwrap_or(false)).unwrap_or(0);
         let monitor = monitors
             .into_iter()
             .nth(primary)
@@ -55,22 +52,12 @@ impl XcapSource {
 
 impl ScreenSource for XcapSource {
     fn capture(&mut self) -> Result<Captured, CaptureError> {
-        let img = self
-            .monitor
-            .capture_image()
-            .map_err(|e| CaptureError::Failed(e.to_string()))?;
+        let img = self.monitor.capture_image().map_err(|e| CaptureError::Failed(e.to_string()))?;
         let (width, height) = img.dimensions();
-        Ok(Captured {
-            width,
-            height,
-            rgba: img.into_raw(),
-        })
+        Ok(Captured { width, height, rgba: img.into_raw() })
     }
 
     fn size(&self) -> (u32, u32) {
-        (
-            self.monitor.width().unwrap_or(0),
-            self.monitor.height().unwrap_or(0),
-        )
+        (self.monitor.width().unwrap_or(0), self.monitor.height().unwrap_or(0))
     }
 }

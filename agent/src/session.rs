@@ -12,11 +12,14 @@ use tether_protocol::channel::chat;
 use tether_protocol::channel::control::{self, Consent};
 use tether_protocol::code::PairingCode;
 use tether_protocol::codec::{Encoder, encoder::DEFAULT_LEVEL};
+use tether_protocol::crypt::SessionKeys;
 use tether_protocol::handshake::StaticKey;
 use tether_protocol::pake::Role;
-use tether_protocol::signal::{ClientToServer, ServerToClient, SessionReport};
+use tether_protocol::signal::{ClientToServer, PathKind, ServerToClient, SessionReport};
+
 use tether_transport::pairing;
-use tether_transport::peer::{self, PeerSecrets};
+use tether_transport::peer::{self, AgentChannels, PeerSecrets};
+
 use tether_transport::signal_client::{ServerTrust, SignalClient, SignalSender};
 use tether_transport::socket::{self, PathSocket, UdpPath};
 use tokio::sync::{Mutex, watch};
@@ -27,6 +30,41 @@ use crate::consent::{Asker, ConsentAsker, Permission};
 use crate::input::{InputError, InputSink};
 use crate::screen::{CaptureError, ScreenSource};
 use crate::stream::{self, Pipeline};
+
+/// What pairing produced: who the technician is and the secure connection.
+struct Paired {
+    technician: String,
+    organisation: String,
+    endpoint: quinn::Endpoint,
+    path: PathKind,
+    conn: quinn::Connection,
+    keys: SessionKeys,
+    channels: AgentChannels,
+}
+
+/// Joins the code, runs the PAKE, swaps addresses and accepts the console.
+async fn pair(client: &mut SignalClient, code: &PairingCode) -> Result<Paired, AgentError> {
+    client.send(&ClientToServer::Join { nameplate: code.nameplate() }).await?;
+    let (technician, organisation) = match client.recv().await? {
+        ServerToClient::Joined { technician, organisation } => (technician, organisation),
+        ServerToClient::Error(e) => return Err(AgentError::Refused(e)),
+        _ => return Err(AgentError::Internal("unexpected answer from the server")),
+    };
+    println!("Connecting to your technician {technician}…");
+    let psk = pairing::pake(client, code, Role::Agent).await?;
+    let udp = UdpPath::bind(SocketAddr::new(socket::local_ip_towards(client.server_addr())?, 0))?;
+    let mine = vec![udp.local_addr()?];
+    let path = udp.kind();
+    let endpoint = socket::endpoint(Box::new(udp), Some(peer::peer_server_config()?))?;
+    pairing::exchange_candidates(client, mine).await?;
+    let static_key = StaticKey::generate()?;
+    let (conn, keys, channels) =
+        peer::accept(&endpoint, &PeerSecrets { static_key: &static_key, psk }).await?;
+    Ok(Paired { technician, organisation, endpoint, path, conn, keys, channels })
+}
+
+/// Longest wait, at the end, for input the technician sent before ending.
+const INPUT_DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Where to connect and which code to use.
 #[derive(Debug, Clone)]
@@ -68,9 +106,7 @@ pub enum EndReason {
 
 async fn ask(consent: &Arc<dyn ConsentAsker>, who: &Asker, what: Permission) -> bool {
     let (consent, who) = (Arc::clone(consent), who.clone());
-    tokio::task::spawn_blocking(move || consent.ask(&who, what))
-        .await
-        .unwrap_or(false)
+    tokio::task::spawn_blocking(move || consent.ask(&who, what)).await.unwrap_or(false)
 }
 
 async fn report(sender: &Mutex<SignalSender>, r: SessionReport) {
@@ -84,40 +120,17 @@ pub async fn run(opts: AgentOptions, platform: Platform) -> Result<EndReason, Ag
     let source = (platform.screen)()?;
     let screen_size = source.size();
     let mut client = SignalClient::connect(&opts.server, &opts.trust).await?;
-    client
-        .send(&ClientToServer::Join {
-            nameplate: opts.code.nameplate(),
-        })
-        .await?;
-    let (technician, organisation) = match client.recv().await? {
-        ServerToClient::Joined {
-            technician,
-            organisation,
-        } => (technician, organisation),
-        ServerToClient::Error(e) => return Err(AgentError::Refused(e)),
-        _ => return Err(AgentError::Internal("unexpected answer from the server")),
+    let paired = match pair(&mut client, &opts.code).await {
+        Ok(p) => p,
+        Err(e) => {
+            // Deliver what we told the server (a wrong code burns it) before leaving.
+            client.close().await;
+            return Err(e);
+        }
     };
-    println!("Connecting to your technician {technician}…");
-    let psk = pairing::pake(&mut client, &opts.code, Role::Agent).await?;
-
-    let udp = UdpPath::bind(SocketAddr::new(
-        socket::local_ip_towards(client.server_addr())?,
-        0,
-    ))?;
-    let mine = vec![udp.local_addr()?];
-    let path = udp.kind();
-    let endpoint = socket::endpoint(Box::new(udp), Some(peer::peer_server_config()?))?;
-    pairing::exchange_candidates(&mut client, mine).await?;
-    let static_key = StaticKey::generate()?;
-    let (conn, keys, channels) = peer::accept(
-        &endpoint,
-        &PeerSecrets {
-            static_key: &static_key,
-            psk,
-        },
-    )
-    .await?;
+    let Paired { technician, organisation, endpoint, path, conn, keys, channels } = paired;
     let sas = keys.sas().to_string();
+
     println!("sas: {sas}");
     println!("path: {path}");
     info!(%path, "connected to the technician");
@@ -125,47 +138,21 @@ pub async fn run(opts: AgentOptions, platform: Platform) -> Result<EndReason, Ag
     let (sender, mut receiver, handle) = client.split();
     let sender = Mutex::new(sender);
     report(&sender, SessionReport::Connected { path }).await;
-    let who = Asker {
-        technician,
-        organisation,
-        sas,
-    };
+    let who = Asker { technician, organisation, sas };
     let preset = platform.consent.is_preset();
     let view = ask(&platform.consent, &who, Permission::View).await;
-    report(
-        &sender,
-        SessionReport::Consent {
-            view,
-            control: false,
-            preset,
-        },
-    )
-    .await;
+    report(&sender, SessionReport::Consent { view, control: false, preset }).await;
 
     let (mut control_send, mut control_recv) = channels.control;
     control_send
-        .send(&control::AgentToConsole::Hello {
-            width: screen_size.0,
-            height: screen_size.1,
-        })
+        .send(&control::AgentToConsole::Hello { width: screen_size.0, height: screen_size.1 })
         .await?;
-    control_send
-        .send(&control::AgentToConsole::Consent(Consent {
-            view,
-            control: false,
-        }))
-        .await?;
-    let (consent_tx, consent_rx) = watch::channel(Consent {
-        view,
-        control: false,
-    });
+    control_send.send(&control::AgentToConsole::Consent(Consent { view, control: false })).await?;
+    let (consent_tx, consent_rx) = watch::channel(Consent { view, control: false });
 
     let outcome = if view {
-        let pipeline = Pipeline {
-            source,
-            encoder: Encoder::new(DEFAULT_LEVEL)?,
-        };
-        let sink = stream::spawn_input_thread(platform.input);
+        let pipeline = Pipeline { source, encoder: Encoder::new(DEFAULT_LEVEL)? };
+        let (sink, input_thread) = stream::spawn_input_thread(platform.input);
         let (screen_send, screen_recv) = channels.screen;
         let (_, input_recv) = channels.input;
         let (_, chat_recv) = channels.chat;
@@ -177,23 +164,9 @@ pub async fn run(opts: AgentOptions, platform: Platform) -> Result<EndReason, Ag
                         let control = ask(&platform.consent, &who, Permission::Control).await;
                         consent_tx.send_modify(|c| c.control = control);
                         let now = *consent_tx.borrow();
-                        control_send
-                            .send(&control::AgentToConsole::Consent(now))
-                            .await?;
-                        report(
-                            &sender,
-                            SessionReport::Consent {
-                                view: now.view,
-                                control,
-                                preset,
-                            },
-                        )
-                        .await;
-                        info!(
-                            control,
-                            "control {}",
-                            if control { "granted" } else { "denied" }
-                        );
+                        control_send.send(&control::AgentToConsole::Consent(now)).await?;
+                        report(&sender, SessionReport::Consent { view: now.view, control, preset }).await;
+                        info!(control, "control {}", if control { "granted" } else { "denied" });
                     }
                     control::ConsoleToAgent::End => return Ok(EndReason::TechnicianEnded),
                 }
@@ -208,33 +181,40 @@ pub async fn run(opts: AgentOptions, platform: Platform) -> Result<EndReason, Ag
                 }
             }
         };
-        tokio::select! {
+        let mut input = Box::pin(stream::forward_input(input_recv, sink, consent_rx.clone(), screen_size));
+        let mut input_done = false;
+        let outcome = tokio::select! {
             r = control_loop => r,
             r = stream::stream_screen(screen_send, screen_recv, pipeline, consent_rx.clone()) => r.map(|()| EndReason::ConnectionClosed),
-            r = stream::forward_input(input_recv, sink, consent_rx.clone(), screen_size) => r.map(|()| EndReason::ConnectionClosed),
+            r = &mut input => { input_done = true; r.map(|()| EndReason::ConnectionClosed) }
             r = print_chat(chat_recv) => r.map(|()| EndReason::ConnectionClosed),
             () = watch_server => Ok(EndReason::ConnectionClosed),
             e = conn.closed() => { info!("connection closed: {e}"); Ok(EndReason::ConnectionClosed) }
+        };
+        // The console finishes its input stream before it says End; execute
+        // what it sent up to then, and let the input thread finish typing.
+        if !input_done && matches!(outcome, Ok(EndReason::TechnicianEnded)) {
+            let _ = tokio::time::timeout(INPUT_DRAIN, &mut input).await;
         }
+        // Dropping the future drops the sender, so the thread ends once it is idle.
+        drop(input);
+        let _ =
+            tokio::time::timeout(INPUT_DRAIN, tokio::task::spawn_blocking(move || input_thread.join())).await;
+        outcome
     } else {
         let reason = "The customer declined to share the screen.".to_owned();
-        control_send
-            .send(&control::AgentToConsole::Ended { reason })
-            .await?;
+        control_send.send(&control::AgentToConsole::Ended { reason }).await?;
         Ok(EndReason::Declined)
     };
     let stats = conn.stats();
     report(
         &sender,
-        SessionReport::Ended {
-            bytes_sent: stats.udp_tx.bytes,
-            bytes_received: stats.udp_rx.bytes,
-        },
+        SessionReport::Ended { bytes_sent: stats.udp_tx.bytes, bytes_received: stats.udp_rx.bytes },
     )
     .await;
     conn.close(peer::CLOSE_ENDED.into(), b"session ended");
     endpoint.wait_idle().await;
-    handle.close().await;
+    handle.close(sender.into_inner()).await;
     outcome
 }
 

@@ -71,11 +71,7 @@ pub(crate) async fn stream_screen(
             }
             idle = (idle + POLL_STEP).min(MAX_POLL);
         }
-        let wait = if viewing && credits.can_send() {
-            idle.max(MIN_POLL)
-        } else {
-            Duration::from_secs(3600)
-        };
+        let wait = if viewing && credits.can_send() { idle.max(MIN_POLL) } else { Duration::from_secs(3600) };
         tokio::select! {
             ack = recv.recv() => match ack? {
                 Some(screen::ConsoleToAgent::Ack { seq }) => {
@@ -94,9 +90,9 @@ pub(crate) async fn stream_screen(
 /// Starts the thread that owns the input sink (enigo's connection is not `Send`).
 pub(crate) fn spawn_input_thread(
     make: Box<dyn FnOnce() -> Result<Box<dyn InputSink>, crate::input::InputError> + Send>,
-) -> std_mpsc::Sender<input::ConsoleToAgent> {
+) -> (std_mpsc::Sender<input::ConsoleToAgent>, std::thread::JoinHandle<()>) {
     let (tx, rx) = std_mpsc::channel::<input::ConsoleToAgent>();
-    std::thread::spawn(move || {
+    let thread = std::thread::spawn(move || {
         let mut sink = match make() {
             Ok(s) => s,
             Err(e) => {
@@ -110,7 +106,7 @@ pub(crate) fn spawn_input_thread(
             }
         }
     });
-    tx
+    (tx, thread)
 }
 
 fn describe(event: &input::ConsoleToAgent) -> &'static str {
@@ -132,18 +128,12 @@ pub(crate) async fn forward_input(
 ) -> Result<(), AgentError> {
     while let Some(mut event) = recv.recv().await? {
         if !consent.borrow().control {
-            warn!(
-                "dropped input from the technician ({}): control is not granted",
-                describe(&event)
-            );
+            warn!("dropped input from the technician ({}): control is not granted", describe(&event));
             continue;
         }
         match &mut event {
             input::ConsoleToAgent::Text(t) if t.len() > MAX_TEXT_BYTES => {
-                warn!(
-                    "dropped input from the technician (text): {} bytes is too long",
-                    t.len()
-                );
+                warn!("dropped input from the technician (text): {} bytes is too long", t.len());
                 continue;
             }
             input::ConsoleToAgent::PointerMove { x, y } => {

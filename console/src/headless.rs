@@ -42,10 +42,7 @@ async fn wait_until(
     let start = Instant::now();
     while !ready() {
         if start.elapsed() > limit {
-            return Err(ScriptRunError::Expectation(format!(
-                "{what} within {} s",
-                limit.as_secs()
-            )));
+            return Err(ScriptRunError::Expectation(format!("{what} within {} s", limit.as_secs())));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -53,53 +50,31 @@ async fn wait_until(
 }
 
 /// Runs `commands` in order.
-pub async fn run(
-    session: &mut LiveSession,
-    commands: &[Command],
-) -> Result<ScriptEnd, ScriptRunError> {
+pub async fn run(session: &mut LiveSession, commands: &[Command]) -> Result<ScriptEnd, ScriptRunError> {
     for cmd in commands {
         println!("script: {cmd:?}");
         if !session.is_live() {
             return Err(ConsoleError::Ended.into());
         }
         match cmd {
-            Command::Move(x, y) => {
-                session
-                    .input(ConsoleToAgent::PointerMove { x: *x, y: *y })
-                    .await?
-            }
+            Command::Move(x, y) => session.input(ConsoleToAgent::PointerMove { x: *x, y: *y }).await?,
             Command::Click(button) => {
-                session
-                    .input(ConsoleToAgent::Button {
-                        button: *button,
-                        action: Action::Click,
-                    })
-                    .await?
+                session.input(ConsoleToAgent::Button { button: *button, action: Action::Click }).await?
             }
             Command::Type(text) => session.input(ConsoleToAgent::Text(text.clone())).await?,
             Command::Key(combo) => {
-                session
-                    .input(ConsoleToAgent::Key {
-                        combo: *combo,
-                        action: Action::Click,
-                    })
-                    .await?
+                session.input(ConsoleToAgent::Key { combo: *combo, action: Action::Click }).await?
             }
             Command::Wait(d) => tokio::time::sleep(*d).await,
             Command::Chat(text) => session.chat(text).await?,
             Command::WaitControl => {
                 let consent = session.consent.clone();
-                wait_until(WAIT_LIMIT, "control to be granted", || {
-                    consent.borrow().control
-                })
-                .await?;
+                wait_until(WAIT_LIMIT, "control to be granted", || consent.borrow().control).await?;
             }
             Command::WaitIdle(still) => {
                 let view = session.view.clone();
                 wait_until(WAIT_LIMIT, "the screen to settle", || {
-                    let v = view
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    let v = view.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                     v.last_frame.is_some_and(|t| t.elapsed() >= *still)
                 })
                 .await?;
@@ -107,15 +82,10 @@ pub async fn run(
             Command::Snapshot(path) => {
                 let view = session.view.clone();
                 wait_until(WAIT_LIMIT, "a first frame", || {
-                    view.lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .frames
-                        > 0
+                    view.lock().unwrap_or_else(std::sync::PoisonError::into_inner).frames > 0
                 })
                 .await?;
-                let v = view
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let v = view.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 if let Some((w, h, rgba)) = v.decoder.framebuffer() {
                     write_png(path, w, h, rgba)?;
                     println!("snapshot: {}", path.display());
@@ -123,10 +93,7 @@ pub async fn run(
             }
             Command::ExpectPath(want) => {
                 if session.path != *want {
-                    return Err(ScriptRunError::Expectation(format!(
-                        "path {want}, got {}",
-                        session.path
-                    )));
+                    return Err(ScriptRunError::Expectation(format!("path {want}, got {}", session.path)));
                 }
             }
             Command::End => return Ok(ScriptEnd::Ended),

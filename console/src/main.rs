@@ -61,10 +61,7 @@ fn main() -> ExitCode {
 fn password(from_stdin: bool) -> anyhow::Result<String> {
     if from_stdin || !std::io::stdin().is_terminal() {
         let mut line = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .context("reading the password from stdin")?;
+        std::io::stdin().lock().read_line(&mut line).context("reading the password from stdin")?;
         return Ok(line.trim_end_matches(['\r', '\n']).to_owned());
     }
     Ok(rpassword::prompt_password("Password: ")?)
@@ -77,8 +74,7 @@ fn run() -> anyhow::Result<()> {
     }
     let commands = match &cli.script {
         Some(p) => {
-            let text =
-                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
             script::parse(&text)?
         }
         None => Vec::new(),
@@ -89,10 +85,7 @@ fn run() -> anyhow::Result<()> {
             .map(|p| p.data_dir().to_path_buf())
             .context("no home directory; pass --data DIR")?,
     };
-    let trust = ServerTrust {
-        pinned: cli.server_cert,
-        known: KnownServers::in_dir(&data),
-    };
+    let trust = ServerTrust { pinned: cli.server_cert, known: KnownServers::in_dir(&data) };
     let password = password(cli.password_stdin)?;
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async {
@@ -100,10 +93,7 @@ fn run() -> anyhow::Result<()> {
         println!("logged in as {} ({})", tech.name, tech.organisation);
         let (code, ttl) = tech.new_code().await?;
         println!("code: {code}");
-        println!(
-            "code expires in {} s; waiting for the customer",
-            ttl.as_secs()
-        );
+        println!("code expires in {} s; waiting for the customer", ttl.as_secs());
         let mut session = tech.wait_for_customer(code, ttl).await?;
         println!("sas: {}", session.sas);
         println!("path: {}", session.path);
@@ -134,9 +124,7 @@ async fn print_stats(view: std::sync::Arc<std::sync::Mutex<tether_console::sessi
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let (frames, bytes) = {
-            let v = view
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let v = view.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             (v.frames, v.bytes)
         };
         let secs = last.2.elapsed().as_secs_f64();

@@ -51,9 +51,7 @@ pub struct ScriptError {
 }
 
 fn number<T: std::str::FromStr>(s: Option<&str>, what: &str) -> Result<T, String> {
-    s.ok_or_else(|| format!("missing {what}"))?
-        .parse()
-        .map_err(|_| format!("{what} must be a whole number"))
+    s.ok_or_else(|| format!("missing {what}"))?.parse().map_err(|_| format!("{what} must be a whole number"))
 }
 
 fn parse_line(line: &str) -> Result<Option<Command>, String> {
@@ -84,11 +82,7 @@ fn parse_line(line: &str) -> Result<Option<Command>, String> {
         "type" | "chat" => return Err(format!("{word} needs text")),
         other => return Err(format!("unknown command {other:?}")),
     };
-    if matches!(
-        cmd,
-        Command::Move(..) | Command::Wait(_) | Command::WaitIdle(_)
-    ) && args.next().is_some()
-    {
+    if matches!(cmd, Command::Move(..) | Command::Wait(_) | Command::WaitIdle(_)) && args.next().is_some() {
         return Err(format!("too many arguments for {word}"));
     }
     Ok(Some(cmd))
@@ -99,12 +93,7 @@ pub fn parse(text: &str) -> Result<Vec<Command>, ScriptError> {
     text.lines()
         .enumerate()
         .filter_map(|(i, l)| {
-            parse_line(l)
-                .map_err(|message| ScriptError {
-                    line: i + 1,
-                    message,
-                })
-                .transpose()
+            parse_line(l).map_err(|message| ScriptError { line: i + 1, message }).transpose()
         })
         .collect()
 }
@@ -130,12 +119,7 @@ mod tests {
         let e = parse("move 1 2\nmove 1\n").unwrap_err();
         assert_eq!(e.line, 2);
         assert!(e.message.contains("missing Y"));
-        assert!(
-            parse("jump 3")
-                .unwrap_err()
-                .message
-                .contains("unknown command")
-        );
+        assert!(parse("jump 3").unwrap_err().message.contains("unknown command"));
         assert!(parse("snapshot out.jpg").is_err());
         assert!(parse("click sideways").is_err());
         assert!(parse("wait -5").is_err());

@@ -15,12 +15,10 @@ use tether_protocol::code::{PairingCode, Secret};
 use tether_protocol::codec::Decoder;
 use tether_protocol::handshake::StaticKey;
 use tether_protocol::pake::Role;
-use tether_protocol::signal::{
-    ClientToServer, PathKind, ServerToClient, SessionReport, SignalError,
-};
+use tether_protocol::signal::{ClientToServer, PathKind, ServerToClient, SessionReport, SignalError};
 use tether_transport::TransportError;
 use tether_transport::pairing::{self, PairingError};
-use tether_transport::peer::{self, ChannelRecv, ChannelSend, PeerSecrets};
+use tether_transport::peer::{self, ChannelRecv, ChannelSend, ConsoleChannels, PeerSecrets};
 use tether_transport::signal_client::{ServerTrust, SignalClient};
 use tether_transport::socket::{self, PathSocket, UdpPath};
 use tokio::sync::watch;
@@ -52,6 +50,10 @@ pub enum ConsoleError {
     Ended,
 }
 
+/// A paired peer connection: endpoint, path, connection, keys, channels.
+type Paired =
+    (quinn::Endpoint, PathKind, quinn::Connection, tether_protocol::crypt::SessionKeys, ConsoleChannels);
+
 /// A logged-in technician.
 #[derive(Debug)]
 pub struct Technician {
@@ -71,18 +73,9 @@ impl Technician {
         password: &str,
     ) -> Result<Self, ConsoleError> {
         let mut client = SignalClient::connect(server, trust).await?;
-        client
-            .send(&ClientToServer::Login {
-                user: user.to_owned(),
-                password: password.to_owned(),
-            })
-            .await?;
+        client.send(&ClientToServer::Login { user: user.to_owned(), password: password.to_owned() }).await?;
         match client.recv().await? {
-            ServerToClient::LoggedIn { name, organisation } => Ok(Self {
-                client,
-                name,
-                organisation,
-            }),
+            ServerToClient::LoggedIn { name, organisation } => Ok(Self { client, name, organisation }),
             ServerToClient::Error(e) => Err(ConsoleError::Refused(e)),
             _ => Err(TransportError::Protocol("unexpected answer to login").into()),
         }
@@ -92,24 +85,38 @@ impl Technician {
     pub async fn new_code(&mut self) -> Result<(PairingCode, Duration), ConsoleError> {
         self.client.send(&ClientToServer::CreateCode).await?;
         match self.client.recv().await? {
-            ServerToClient::CodeCreated {
-                nameplate,
-                expires_in_secs,
-            } => Ok((
-                PairingCode::new(nameplate, Secret::random()),
-                Duration::from_secs(expires_in_secs),
-            )),
+            ServerToClient::CodeCreated { nameplate, expires_in_secs } => {
+                Ok((PairingCode::new(nameplate, Secret::random()), Duration::from_secs(expires_in_secs)))
+            }
             ServerToClient::Error(e) => Err(ConsoleError::Refused(e)),
             _ => Err(TransportError::Protocol("unexpected answer to a code request").into()),
         }
     }
 
     /// Waits for the customer to use `code`, then sets up the session.
+    ///
+    /// On failure the server connection is closed gracefully, so what we
+    /// told it (a wrong code burns it) arrives before we leave.
     pub async fn wait_for_customer(
         mut self,
         code: PairingCode,
         expires_in: Duration,
     ) -> Result<LiveSession, ConsoleError> {
+        match self.pair(code, expires_in).await {
+            Ok((endpoint, path, conn, keys, channels)) => {
+                let sas = keys.sas().to_string();
+                let mut session = LiveSession::start(self, endpoint, conn, channels, sas, path);
+                session.report(SessionReport::Connected { path }).await;
+                Ok(session)
+            }
+            Err(e) => {
+                self.client.close().await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn pair(&mut self, code: PairingCode, expires_in: Duration) -> Result<Paired, ConsoleError> {
         let deadline = tokio::time::Instant::now() + expires_in;
         loop {
             match tokio::time::timeout_at(deadline, self.client.recv()).await {
@@ -125,40 +132,22 @@ impl Technician {
             Err(PairingError::WrongCode) => return Err(ConsoleError::CodeBurned(code)),
             other => other?,
         };
-        let udp = UdpPath::bind(SocketAddr::new(
-            socket::local_ip_towards(self.client.server_addr())?,
-            0,
-        ))?;
+        let local = socket::local_ip_towards(self.client.server_addr())?;
+        let udp = UdpPath::bind(SocketAddr::new(local, 0))?;
         let mine = vec![udp.local_addr()?];
         let path = udp.kind();
         let endpoint = socket::endpoint(Box::new(udp), None)?;
         let theirs = pairing::exchange_candidates(&mut self.client, mine).await?;
         let static_key = StaticKey::generate()?;
-        let secrets = PeerSecrets {
-            static_key: &static_key,
-            psk,
-        };
+        let secrets = PeerSecrets { static_key: &static_key, psk };
         let mut last_err = None;
         for addr in theirs {
             match peer::connect(&endpoint, addr, &secrets).await {
-                Ok((conn, keys, channels)) => {
-                    let mut session = LiveSession::start(
-                        self,
-                        endpoint,
-                        conn,
-                        channels,
-                        keys.sas().to_string(),
-                        path,
-                    );
-                    session.report(SessionReport::Connected { path }).await;
-                    return Ok(session);
-                }
+                Ok((conn, keys, channels)) => return Ok((endpoint, path, conn, keys, channels)),
                 Err(e) => last_err = Some(e),
             }
         }
-        Err(last_err
-            .unwrap_or(TransportError::Protocol("the customer sent no address"))
-            .into())
+        Err(last_err.unwrap_or(TransportError::Protocol("the customer sent no address")).into())
     }
 }
 
@@ -204,13 +193,12 @@ impl LiveSession {
         technician: Technician,
         endpoint: quinn::Endpoint,
         conn: quinn::Connection,
-        channels: tether_transport::peer::ConsoleChannels,
+        channels: ConsoleChannels,
         sas: String,
         path: PathKind,
     ) -> Self {
         let view = Arc::new(Mutex::new(View {
-            decoder: Decoder::new()
-                .unwrap_or_else(|_| unreachable!("a zstd decoder always starts")),
+            decoder: Decoder::new().unwrap_or_else(|_| unreachable!("a zstd decoder always starts")),
             frames: 0,
             bytes: 0,
             last_frame: None,
@@ -218,33 +206,16 @@ impl LiveSession {
             ended: None,
         }));
         let (consent_tx, consent) = watch::channel(Consent::default());
-        let tether_transport::peer::ConsoleChannels {
+        let ConsoleChannels {
             control: (control, control_recv),
             screen: (screen_send, screen_recv),
             input: (input, _),
             chat: (chat, chat_recv),
         } = channels;
-        tokio::spawn(receive_screen(
-            screen_recv,
-            screen_send,
-            Arc::clone(&view),
-            conn.clone(),
-        ));
+        tokio::spawn(receive_screen(screen_recv, screen_send, Arc::clone(&view), conn.clone()));
         tokio::spawn(receive_control(control_recv, consent_tx, Arc::clone(&view)));
         tokio::spawn(receive_chat(chat_recv));
-        Self {
-            technician,
-            endpoint,
-            conn,
-            input,
-            control,
-            chat,
-            chat_id: 0,
-            sas,
-            path,
-            consent,
-            view,
-        }
+        Self { technician, endpoint, conn, input, control, chat, chat_id: 0, sas, path, consent, view }
     }
 
     /// Sends the technician's hello and asks the customer for control.
@@ -254,9 +225,7 @@ impl LiveSession {
             organisation: self.technician.organisation.clone(),
         };
         self.control.send(&hello).await?;
-        self.control
-            .send(&control::ConsoleToAgent::RequestControl)
-            .await?;
+        self.control.send(&control::ConsoleToAgent::RequestControl).await?;
         Ok(())
     }
 
@@ -271,21 +240,14 @@ impl LiveSession {
     /// Sends a chat line.
     pub async fn chat(&mut self, text: &str) -> Result<(), ConsoleError> {
         self.chat_id += 1;
-        let msg = chat::ConsoleToAgent::Message(chat::ChatMessage {
-            id: self.chat_id,
-            text: text.to_owned(),
-        });
+        let msg =
+            chat::ConsoleToAgent::Message(chat::ChatMessage { id: self.chat_id, text: text.to_owned() });
         Ok(self.chat.send(&msg).await?)
     }
 
     /// Adds a fact to the session record.
     pub async fn report(&mut self, r: SessionReport) {
-        if let Err(e) = self
-            .technician
-            .client
-            .send(&ClientToServer::Report(r))
-            .await
-        {
+        if let Err(e) = self.technician.client.send(&ClientToServer::Report(r)).await {
             warn!("could not report to the server: {e}");
         }
     }
@@ -314,13 +276,12 @@ impl LiveSession {
 
     /// Ends the session, records it, and closes everything.
     pub async fn end(mut self) {
+        // Finishing input first tells the agent where our input ends, so it
+        // executes everything sent before End.
+        self.input.finish();
         let _ = self.control.send(&control::ConsoleToAgent::End).await;
         let (bytes_sent, bytes_received) = self.bytes();
-        self.report(SessionReport::Ended {
-            bytes_sent,
-            bytes_received,
-        })
-        .await;
+        self.report(SessionReport::Ended { bytes_sent, bytes_received }).await;
         // Give the agent a moment to read End before the connection closes.
         let _ = tokio::time::timeout(Duration::from_secs(2), self.conn.closed()).await;
         self.conn.close(peer::CLOSE_ENDED.into(), b"session ended");
@@ -330,8 +291,7 @@ impl LiveSession {
 }
 
 fn lock(view: &Mutex<View>) -> std::sync::MutexGuard<'_, View> {
-    view.lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    view.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 async fn receive_screen(
@@ -364,11 +324,7 @@ async fn receive_screen(
             conn.close(peer::CLOSE_PROTOCOL.into(), b"bad frame");
             return;
         }
-        if acks
-            .send(&screen::ConsoleToAgent::Ack { seq })
-            .await
-            .is_err()
-        {
+        if acks.send(&screen::ConsoleToAgent::Ack { seq }).await.is_err() {
             return;
         }
     }
@@ -381,9 +337,7 @@ async fn receive_control(
 ) {
     while let Ok(Some(msg)) = recv.recv().await {
         match msg {
-            control::AgentToConsole::Hello { width, height } => {
-                lock(&view).screen = (width, height)
-            }
+            control::AgentToConsole::Hello { width, height } => lock(&view).screen = (width, height),
             control::AgentToConsole::Consent(c) => {
                 println!("consent: view={} control={}", c.view, c.control);
                 consent.send_replace(c);

@@ -22,26 +22,14 @@ pub enum SnapshotError {
 /// Writes `rgba` (`width`×`height`) to `path` as an 8-bit RGB PNG.
 pub fn write_png(path: &Path, width: u32, height: u32, rgba: &[u8]) -> Result<(), SnapshotError> {
     let show = || path.display().to_string();
-    let file = std::fs::File::create(path).map_err(|source| SnapshotError::Io {
-        path: show(),
-        source,
-    })?;
+    let file = std::fs::File::create(path).map_err(|source| SnapshotError::Io { path: show(), source })?;
     let mut enc = png::Encoder::new(BufWriter::new(file), width, height);
     enc.set_color(png::ColorType::Rgb);
     enc.set_depth(png::BitDepth::Eight);
-    let rgb: Vec<u8> = rgba
-        .chunks_exact(4)
-        .flat_map(|p| [p[0], p[1], p[2]])
-        .collect();
-    let mut writer = enc
-        .write_header()
-        .map_err(|e| SnapshotError::Png(show(), e.to_string()))?;
-    writer
-        .write_image_data(&rgb)
-        .map_err(|e| SnapshotError::Png(show(), e.to_string()))?;
-    writer
-        .finish()
-        .map_err(|e| SnapshotError::Png(show(), e.to_string()))
+    let rgb: Vec<u8> = rgba.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
+    let mut writer = enc.write_header().map_err(|e| SnapshotError::Png(show(), e.to_string()))?;
+    writer.write_image_data(&rgb).map_err(|e| SnapshotError::Png(show(), e.to_string()))?;
+    writer.finish().map_err(|e| SnapshotError::Png(show(), e.to_string()))
 }
 
 #[cfg(test)]
@@ -52,8 +40,7 @@ mod tests {
     fn writes_a_readable_png() {
         let path = std::env::temp_dir().join(format!("tether-snap-{}.png", std::process::id()));
         write_png(&path, 2, 1, &[1, 2, 3, 255, 4, 5, 6, 255]).unwrap();
-        let decoder =
-            png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&path).unwrap()));
+        let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&path).unwrap()));
         let mut reader = decoder.read_info().unwrap();
         let mut buf = vec![0; reader.output_buffer_size()];
         let info = reader.next_frame(&mut buf).unwrap();

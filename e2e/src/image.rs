@@ -27,19 +27,12 @@ pub fn read_png(path: &Path) -> anyhow::Result<Rgb> {
     buf.truncate(info.buffer_size());
     let pixels = match info.color_type {
         png::ColorType::Rgb => buf,
-        png::ColorType::Rgba => buf
-            .chunks_exact(4)
-            .flat_map(|p| [p[0], p[1], p[2]])
-            .collect(),
+        png::ColorType::Rgba => buf.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect(),
         png::ColorType::Grayscale => buf.iter().flat_map(|g| [*g; 3]).collect(),
         png::ColorType::GrayscaleAlpha => buf.chunks_exact(2).flat_map(|p| [p[0]; 3]).collect(),
         png::ColorType::Indexed => bail!("indexed PNG was not expanded"),
     };
-    Ok(Rgb {
-        width: info.width,
-        height: info.height,
-        pixels,
-    })
+    Ok(Rgb { width: info.width, height: info.height, pixels })
 }
 
 /// Captures the whole `display` independently of Tether, with ImageMagick.
@@ -58,17 +51,7 @@ pub fn capture_display(display: &str, out: &Path) -> anyhow::Result<Rgb> {
 /// Number of pixels that differ, or an error if the sizes differ.
 pub fn differing_pixels(a: &Rgb, b: &Rgb) -> anyhow::Result<usize> {
     if (a.width, a.height) != (b.width, b.height) {
-        bail!(
-            "sizes differ: {}×{} vs {}×{}",
-            a.width,
-            a.height,
-            b.width,
-            b.height
-        );
+        bail!("sizes differ: {}×{} vs {}×{}", a.width, a.height, b.width, b.height);
     }
-    Ok(a.pixels
-        .chunks_exact(3)
-        .zip(b.pixels.chunks_exact(3))
-        .filter(|(x, y)| x != y)
-        .count())
+    Ok(a.pixels.chunks_exact(3).zip(b.pixels.chunks_exact(3)).filter(|(x, y)| x != y).count())
 }

@@ -27,10 +27,7 @@ pub fn bin(name: &str) -> anyhow::Result<PathBuf> {
         None => {
             let exe = std::env::current_exe()?;
             // target/<profile>/deps/test-binary → target/<profile>
-            exe.parent()
-                .and_then(Path::parent)
-                .context("test binary has no parent directory")?
-                .to_path_buf()
+            exe.parent().and_then(Path::parent).context("test binary has no parent directory")?.to_path_buf()
         }
     };
     let path = dir.join(name);
@@ -88,30 +85,16 @@ impl Rendezvous {
         let mut args = vec!["--data", &data_s, "--listen", "127.0.0.1:0"];
         args.extend_from_slice(extra);
         let proc = Proc::spawn("rendezvous", bin("tether-rendezvous")?, &args, &[])?;
-        let addr = proc
-            .wait_for_stdout("listening on ", STEP)?
-            .trim_start_matches("listening on ")
-            .to_owned();
-        let fingerprint = proc
-            .wait_for_stdout("fingerprint ", STEP)?
-            .trim_start_matches("fingerprint ")
-            .to_owned();
-        Ok(Self {
-            proc,
-            addr,
-            fingerprint,
-            data: data.to_path_buf(),
-        })
+        let addr =
+            proc.wait_for_stdout("listening on ", STEP)?.trim_start_matches("listening on ").to_owned();
+        let fingerprint =
+            proc.wait_for_stdout("fingerprint ", STEP)?.trim_start_matches("fingerprint ").to_owned();
+        Ok(Self { proc, addr, fingerprint, data: data.to_path_buf() })
     }
 }
 
 /// Starts a headless console that logs in as `user` and runs `script`.
-pub fn console(
-    server: &Rendezvous,
-    user: &str,
-    script: &Path,
-    data: &Path,
-) -> anyhow::Result<Proc> {
+pub fn console(server: &Rendezvous, user: &str, script: &Path, data: &Path) -> anyhow::Result<Proc> {
     Proc::spawn_with_stdin(
         "console",
         bin("tether-console")?,
@@ -156,19 +139,98 @@ pub fn agent(
     if let Some(a) = accept {
         args.extend(["--accept", a]);
     }
-    Proc::spawn(
-        "agent",
-        bin("tether-agent")?,
-        &args,
-        &[("DISPLAY", display)],
-    )
+    Proc::spawn("agent", bin("tether-agent")?, &args, &[("DISPLAY", display)])
 }
 
 /// Reads the code a console printed.
 pub fn read_code(console: &Proc) -> anyhow::Result<String> {
-    Ok(console
-        .wait_for_stdout("code: ", STEP)?
-        .trim_start_matches("code: ")
-        .trim()
-        .to_owned())
+    Ok(console.wait_for_stdout("code: ", STEP)?.trim_start_matches("code: ").trim().to_owned())
+}
+
+/// What most tests need: a temporary directory, a rendezvous server with
+/// technician `alice`, and a private X display for the customer.
+#[derive(Debug)]
+pub struct Scene {
+    /// The customer's display; dropped last.
+    pub x: Xvfb,
+    /// The server.
+    pub server: Rendezvous,
+    /// Scratch space, removed at the end.
+    pub dir: tempfile::TempDir,
+}
+
+impl Scene {
+    /// Sets everything up; `server_args` go to the rendezvous.
+    pub fn new(server_args: &[&str]) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let data = dir.path().join("rendezvous");
+        Rendezvous::add_technician(&data, "alice")?;
+        let server = Rendezvous::start(&data, server_args)?;
+        let x = Xvfb::start("1280x800x24")?;
+        Ok(Self { x, server, dir })
+    }
+
+    /// A path inside the scratch directory.
+    #[must_use]
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes `script` and starts a console running it.
+    pub fn console(&self, script: &str) -> anyhow::Result<Proc> {
+        let file = self.path(&format!("script-{}.txt", unique()));
+        std::fs::write(&file, script)?;
+        console(&self.server, "alice", &file, &self.path("console"))
+    }
+
+    /// Starts an agent on the scene's display.
+    pub fn agent(&self, code: &str, accept: Option<&str>) -> anyhow::Result<Proc> {
+        agent(&self.server, &self.x.display, code, accept, &self.path("agent"))
+    }
+
+    /// Starts an X client on the scene's display.
+    pub fn x_client(&self, program: &str, args: &[&str]) -> anyhow::Result<Proc> {
+        Proc::spawn(program, PathBuf::from(program), args, &[("DISPLAY", &self.x.display)])
+    }
+
+    /// Waits until a window of `class` is mapped on the display.
+    pub fn wait_window(&self, class: &str) -> anyhow::Result<()> {
+        let start = std::time::Instant::now();
+        loop {
+            let out = std::process::Command::new("xdotool")
+                .args(["search", "--onlyvisible", "--class", class])
+                .env("DISPLAY", &self.x.display)
+                .output()?;
+            if out.status.success() && !out.stdout.is_empty() {
+                return Ok(());
+            }
+            if start.elapsed() > STEP {
+                bail!("no {class} window appeared on {}", self.x.display);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The pointer position, from `xdotool getmouselocation`.
+    pub fn pointer(&self) -> anyhow::Result<(u32, u32)> {
+        let out = std::process::Command::new("xdotool")
+            .arg("getmouselocation")
+            .env("DISPLAY", &self.x.display)
+            .output()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let field = |name: &str| -> anyhow::Result<u32> {
+            text.split_whitespace()
+                .find_map(|w| w.strip_prefix(name))
+                .context("unexpected xdotool output")?
+                .parse()
+                .context("unexpected xdotool output")
+        };
+        Ok((field("x:")?, field("y:")?))
+    }
+}
+
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
 }

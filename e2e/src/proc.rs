@@ -25,9 +25,7 @@ fn collect(name: String, stream: impl std::io::Read + Send + 'static, echo: &'st
     std::thread::spawn(move || {
         for line in BufReader::new(stream).lines().map_while(Result::ok) {
             eprintln!("[{name} {echo}] {line}");
-            sink.lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .push(line);
+            sink.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(line);
         }
     });
     lines
@@ -35,12 +33,7 @@ fn collect(name: String, stream: impl std::io::Read + Send + 'static, echo: &'st
 
 impl Proc {
     /// Spawns `program` with `args` and extra environment.
-    pub fn spawn(
-        name: &str,
-        program: PathBuf,
-        args: &[&str],
-        env: &[(&str, &str)],
-    ) -> anyhow::Result<Self> {
+    pub fn spawn(name: &str, program: PathBuf, args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<Self> {
         Self::spawn_with_stdin(name, program, args, env, "")
     }
 
@@ -55,36 +48,18 @@ impl Proc {
         let mut child = Command::new(&program)
             .args(args)
             .envs(env.iter().copied())
-            .env(
-                "RUST_LOG",
-                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
-            )
+            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .with_context(|| format!("starting {}", program.display()))?;
         if let Some(mut stdin) = child.stdin.take() {
-            stdin
-                .write_all(input.as_bytes())
-                .context("writing to a child's stdin")?;
+            stdin.write_all(input.as_bytes()).context("writing to a child's stdin")?;
         }
-        let stdout = collect(
-            name.to_owned(),
-            child.stdout.take().context("no stdout")?,
-            "out",
-        );
-        let stderr = collect(
-            name.to_owned(),
-            child.stderr.take().context("no stderr")?,
-            "err",
-        );
-        Ok(Self {
-            name: name.to_owned(),
-            child,
-            stdout,
-            stderr,
-        })
+        let stdout = collect(name.to_owned(), child.stdout.take().context("no stdout")?, "out");
+        let stderr = collect(name.to_owned(), child.stderr.take().context("no stderr")?, "err");
+        Ok(Self { name: name.to_owned(), child, stdout, stderr })
     }
 
     fn find(lines: &Lines, needle: &str) -> Option<String> {
@@ -127,16 +102,8 @@ impl Proc {
     /// Everything it printed so far.
     #[must_use]
     pub fn all_output(&self) -> String {
-        let get = |l: &Lines| {
-            l.lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .join("\n")
-        };
-        format!(
-            "--- stdout ---\n{}\n--- stderr ---\n{}",
-            get(&self.stdout),
-            get(&self.stderr)
-        )
+        let get = |l: &Lines| l.lock().unwrap_or_else(std::sync::PoisonError::into_inner).join("\n");
+        format!("--- stdout ---\n{}\n--- stderr ---\n{}", get(&self.stdout), get(&self.stderr))
     }
 
     /// Waits for it to exit.

@@ -1,14 +1,19 @@
-//! A private Xvfb display that is killed when dropped.
+//! A private Xvfb display that is stopped when dropped.
+//!
+//! Xvfb picks a free display number itself (`-displayfd`) and reports it on
+//! its standard output. Starts are serialised within a process, and the
+//! server is stopped with SIGTERM so it removes its lock file and socket.
 
-use std::path::Path;
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::Mutex;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 
-const FIRST_DISPLAY: u32 = 40;
-const LAST_DISPLAY: u32 = 400;
-const START_TIMEOUT: Duration = Duration::from_secs(10);
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+static STARTING: Mutex<()> = Mutex::new(());
 
 /// A running Xvfb.
 #[derive(Debug)]
@@ -20,70 +25,47 @@ pub struct Xvfb {
 
 impl Xvfb {
     /// Starts Xvfb at `size` (`WxHxD`) on a free display number.
-    ///
-    /// Several tests may race for a number; Xvfb refuses one that is taken
-    /// (its lock file), and we move on to the next.
     pub fn start(size: &str) -> anyhow::Result<Self> {
-        let seed = std::process::id() % 100;
-        for n in (FIRST_DISPLAY + seed..=LAST_DISPLAY).chain(FIRST_DISPLAY..FIRST_DISPLAY + seed) {
-            if Path::new(&format!("/tmp/.X{n}-lock")).exists() {
-                continue;
-            }
-            let child = Command::new("Xvfb")
-                .args([
-                    &format!(":{n}"),
-                    "-screen",
-                    "0",
-                    size,
-                    "-nolisten",
-                    "tcp",
-                    "-ac",
-                ])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .context("starting Xvfb (is the xvfb package installed?)")?;
-            let mut x = Self {
-                child,
-                display: format!(":{n}"),
-            };
-            if x.wait_ready(n)? {
-                return Ok(x);
-            }
+        let _one_at_a_time = STARTING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut child = Command::new("Xvfb")
+            .args(["-displayfd", "1", "-screen", "0", size, "-nolisten", "tcp", "-ac"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting Xvfb (is the xvfb package installed?)")?;
+        let stdout = child.stdout.take().context("Xvfb has no stdout")?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let mut xvfb = Self { child, display: String::new() };
+        let number = rx.recv_timeout(START_TIMEOUT).unwrap_or_default();
+        let number = number.trim();
+        if number.is_empty() || number.parse::<u32>().is_err() {
+            bail!("Xvfb did not report a display within {} s", START_TIMEOUT.as_secs());
         }
-        bail!("no free X display number between :{FIRST_DISPLAY} and :{LAST_DISPLAY}")
-    }
-
-    fn wait_ready(&mut self, n: u32) -> anyhow::Result<bool> {
-        let socket = format!("/tmp/.X11-unix/X{n}");
-        let start = Instant::now();
-        while start.elapsed() < START_TIMEOUT {
-            if self.child.try_wait()?.is_some() {
-                return Ok(false);
-            }
-            if Path::new(&socket).exists()
-                && Command::new("xdpyinfo")
-                    .args(["-display", &self.display])
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .status()
-                    .is_ok_and(|s| s.success())
-            {
-                return Ok(true);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        bail!(
-            "Xvfb {} did not become ready in {} s",
-            self.display,
-            START_TIMEOUT.as_secs()
-        )
+        xvfb.display = format!(":{number}");
+        Ok(xvfb)
     }
 }
 
 impl Drop for Xvfb {
     fn drop(&mut self) {
+        let stopped = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        if stopped {
+            for _ in 0..100 {
+                if self.child.try_wait().ok().flatten().is_some() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -26,9 +26,7 @@ impl Nameplate {
     #[must_use]
     pub fn new(value: u32) -> Option<Self> {
         let digits = value.checked_ilog10().map_or(1, |d| d as usize + 1);
-        (MIN_NAMEPLATE_DIGITS..=MAX_NAMEPLATE_DIGITS)
-            .contains(&digits)
-            .then_some(Self(value))
+        (MIN_NAMEPLATE_DIGITS..=MAX_NAMEPLATE_DIGITS).contains(&digits).then_some(Self(value))
     }
 
     /// The number behind the nameplate.
@@ -128,9 +126,7 @@ impl FromStr for PairingCode {
         if trimmed.is_empty() {
             return Err(CodeError::Empty);
         }
-        if !trimmed
-            .chars()
-            .all(|c| c.is_ascii_digit() || c == '-' || c == ' ')
+        if !trimmed.chars().all(|c| c.is_ascii_digit() || c == '-' || c == ' ')
             || trimmed.matches('-').count() > 1
         {
             return Err(CodeError::NotDigits);
@@ -143,9 +139,7 @@ impl FromStr for PairingCode {
             return Err(CodeError::WrongLength(n));
         }
         let (plate, secret) = digits.split_at(n - SECRET_DIGITS);
-        let value = plate
-            .iter()
-            .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
+        let value = plate.iter().fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
         // A leading zero would make the nameplate shorter than typed.
         let nameplate = Nameplate::new(value).ok_or(CodeError::WrongLength(n))?;
         let secret = Secret(secret.try_into().map_err(|_| CodeError::WrongLength(n))?);
@@ -172,18 +166,9 @@ mod tests {
     fn clear_errors() {
         assert_eq!("".parse::<PairingCode>(), Err(CodeError::Empty));
         assert_eq!("12a-4567".parse::<PairingCode>(), Err(CodeError::NotDigits));
-        assert_eq!(
-            "1-2-34567".parse::<PairingCode>(),
-            Err(CodeError::NotDigits)
-        );
-        assert_eq!(
-            "12-4567".parse::<PairingCode>(),
-            Err(CodeError::WrongLength(6))
-        );
-        assert_eq!(
-            "012-4567".parse::<PairingCode>(),
-            Err(CodeError::WrongLength(7))
-        );
+        assert_eq!("1-2-34567".parse::<PairingCode>(), Err(CodeError::NotDigits));
+        assert_eq!("12-4567".parse::<PairingCode>(), Err(CodeError::WrongLength(6)));
+        assert_eq!("012-4567".parse::<PairingCode>(), Err(CodeError::WrongLength(7)));
         assert!(format!("{:?}", Secret::random()).contains("****"));
     }
 

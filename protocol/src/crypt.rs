@@ -65,9 +65,7 @@ pub struct SessionKeys {
 
 impl std::fmt::Debug for SessionKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SessionKeys")
-            .field("sas", &self.sas())
-            .finish_non_exhaustive()
+        f.debug_struct("SessionKeys").field("sas", &self.sas()).finish_non_exhaustive()
     }
 }
 
@@ -77,11 +75,7 @@ impl SessionKeys {
         hash: [u8; 32],
         remote_static: Vec<u8>,
     ) -> Self {
-        Self {
-            transport,
-            hash,
-            remote_static,
-        }
+        Self { transport, hash, remote_static }
     }
 
     /// The Noise handshake hash.
@@ -147,10 +141,7 @@ pub struct Sealer {
 
 impl std::fmt::Debug for Sealer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sealer")
-            .field("tag", &self.tag)
-            .field("counter", &self.counter)
-            .finish()
+        f.debug_struct("Sealer").field("tag", &self.tag).field("counter", &self.counter).finish()
     }
 }
 
@@ -162,11 +153,7 @@ impl Sealer {
         loop {
             let chunk = chunks.next().unwrap_or(&[]);
             plain.clear();
-            plain.push(if chunks.peek().is_some() {
-                FLAG_MORE
-            } else {
-                FLAG_LAST
-            });
+            plain.push(if chunks.peek().is_some() { FLAG_MORE } else { FLAG_LAST });
             plain.extend_from_slice(chunk);
             let n = nonce(self.tag, &mut self.counter)?;
             let len = self
@@ -193,10 +180,7 @@ pub struct Opener {
 
 impl std::fmt::Debug for Opener {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Opener")
-            .field("tag", &self.tag)
-            .field("counter", &self.counter)
-            .finish()
+        f.debug_struct("Opener").field("tag", &self.tag).field("counter", &self.counter).finish()
     }
 }
 
@@ -210,13 +194,9 @@ impl Opener {
     /// Opens one frame body. Returns a message when its last fragment arrives.
     pub fn open(&mut self, ciphertext: &[u8]) -> Result<Option<Vec<u8>>, CryptError> {
         let n = nonce(self.tag, &mut self.counter)?;
-        let len = self
-            .transport
-            .read_message(n, ciphertext, &mut self.scratch)
-            .map_err(|_| CryptError::Decrypt)?;
-        let (flag, body) = self.scratch[..len]
-            .split_first()
-            .ok_or(CryptError::BadFragment)?;
+        let len =
+            self.transport.read_message(n, ciphertext, &mut self.scratch).map_err(|_| CryptError::Decrypt)?;
+        let (flag, body) = self.scratch[..len].split_first().ok_or(CryptError::BadFragment)?;
         if self.partial.len() + body.len() > self.max_message {
             return Err(CryptError::TooLong(self.max_message));
         }
@@ -236,20 +216,9 @@ mod tests {
     use proptest::prelude::*;
 
     fn pair() -> (SessionKeys, SessionKeys) {
-        let (ka, kb) = (
-            StaticKey::generate().unwrap(),
-            StaticKey::generate().unwrap(),
-        );
-        let ca = HandshakeConfig {
-            static_key: &ka,
-            psk: [3; 32],
-            channel_binding: b"b",
-        };
-        let cb = HandshakeConfig {
-            static_key: &kb,
-            psk: [3; 32],
-            channel_binding: b"b",
-        };
+        let (ka, kb) = (StaticKey::generate().unwrap(), StaticKey::generate().unwrap());
+        let ca = HandshakeConfig { static_key: &ka, psk: [3; 32], channel_binding: b"b" };
+        let cb = HandshakeConfig { static_key: &kb, psk: [3; 32], channel_binding: b"b" };
         let (i, m1) = Initiator::start(&ca).unwrap();
         let (r, m2) = Responder::read_hello(&cb, &m1).unwrap();
         let (c, m3) = i.read_reply(&m2).unwrap();
@@ -274,24 +243,16 @@ mod tests {
         let msg: Vec<u8> = (0..200_000u32).map(|i| i as u8).collect();
         let mut wire = BytesMut::new();
         c.sealer(tag).seal(&msg, &mut wire).unwrap();
-        assert_eq!(
-            deliver(&mut a.opener(tag, 1 << 20), &mut wire).unwrap(),
-            vec![msg]
-        );
+        assert_eq!(deliver(&mut a.opener(tag, 1 << 20), &mut wire).unwrap(), vec![msg]);
     }
 
     #[test]
     fn wrong_stream_or_limit_is_rejected() {
         let (c, a) = pair();
         let mut wire = BytesMut::new();
-        c.sealer(StreamTag::new(1, 0))
-            .seal(b"hi", &mut wire)
-            .unwrap();
+        c.sealer(StreamTag::new(1, 0)).seal(b"hi", &mut wire).unwrap();
         let mut other = a.opener(StreamTag::new(2, 0), 100);
-        assert_eq!(
-            deliver(&mut other, &mut wire.clone()),
-            Err(CryptError::Decrypt)
-        );
+        assert_eq!(deliver(&mut other, &mut wire.clone()), Err(CryptError::Decrypt));
         let mut small = a.opener(StreamTag::new(1, 0), 1);
         assert_eq!(deliver(&mut small, &mut wire), Err(CryptError::TooLong(1)));
     }
@@ -304,10 +265,7 @@ mod tests {
         c.sealer(tag).seal(b"once", &mut wire).unwrap();
         let mut replay = wire.clone();
         replay.extend_from_slice(&wire);
-        assert_eq!(
-            deliver(&mut a.opener(tag, 100), &mut replay),
-            Err(CryptError::Decrypt)
-        );
+        assert_eq!(deliver(&mut a.opener(tag, 100), &mut replay), Err(CryptError::Decrypt));
     }
 
     proptest! {

@@ -64,10 +64,7 @@ impl FrameDecoder {
         };
         let claimed = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
         if claimed > self.limit {
-            return Err(FrameError::TooLong {
-                claimed,
-                limit: self.limit,
-            });
+            return Err(FrameError::TooLong { claimed, limit: self.limit });
         }
         if buf.len() < HEADER_LEN + claimed {
             return Ok(None);
@@ -78,11 +75,7 @@ impl FrameDecoder {
 
     /// Checks that nothing is left over when the stream has ended.
     pub fn finish(&self, buf: &BytesMut) -> Result<(), FrameError> {
-        if buf.is_empty() {
-            Ok(())
-        } else {
-            Err(FrameError::Truncated)
-        }
+        if buf.is_empty() { Ok(()) } else { Err(FrameError::Truncated) }
     }
 }
 
@@ -95,13 +88,7 @@ mod tests {
     fn rejects_oversized_header_before_body_arrives() {
         let mut buf = BytesMut::from(&[0xff, 0xff, 0xff, 0xff][..]);
         let err = FrameDecoder::new(1024).decode(&mut buf).unwrap_err();
-        assert_eq!(
-            err,
-            FrameError::TooLong {
-                claimed: u32::MAX as usize,
-                limit: 1024
-            }
-        );
+        assert_eq!(err, FrameError::TooLong { claimed: u32::MAX as usize, limit: 1024 });
     }
 
     #[test]

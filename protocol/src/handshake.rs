@@ -39,9 +39,7 @@ pub enum HandshakeError {
 
 fn params() -> NoiseParams {
     // The constant is a valid pattern name; parsing cannot fail.
-    NOISE_PATTERN
-        .parse()
-        .unwrap_or_else(|_| unreachable!("valid noise pattern"))
+    NOISE_PATTERN.parse().unwrap_or_else(|_| unreachable!("valid noise pattern"))
 }
 
 /// A long-term (per-run) Noise static key pair.
@@ -53,22 +51,15 @@ pub struct StaticKey {
 
 impl std::fmt::Debug for StaticKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StaticKey")
-            .field("public", &self.public)
-            .finish_non_exhaustive()
+        f.debug_struct("StaticKey").field("public", &self.public).finish_non_exhaustive()
     }
 }
 
 impl StaticKey {
     /// A fresh random key pair.
     pub fn generate() -> Result<Self, HandshakeError> {
-        let kp = snow::Builder::new(params())
-            .generate_keypair()
-            .map_err(|_| HandshakeError::Setup)?;
-        Ok(Self {
-            private: kp.private,
-            public: kp.public,
-        })
+        let kp = snow::Builder::new(params()).generate_keypair().map_err(|_| HandshakeError::Setup)?;
+        Ok(Self { private: kp.private, public: kp.public })
     }
 
     /// The public half.
@@ -98,20 +89,14 @@ impl HandshakeConfig<'_> {
             .and_then(|b| b.psk(3, &self.psk))
             .and_then(|b| b.prologue(&prologue))
             .map_err(|_| HandshakeError::Setup)?;
-        if initiator {
-            builder.build_initiator()
-        } else {
-            builder.build_responder()
-        }
-        .map_err(|_| HandshakeError::Setup)
+        if initiator { builder.build_initiator() } else { builder.build_responder() }
+            .map_err(|_| HandshakeError::Setup)
     }
 }
 
 fn write(state: &mut snow::HandshakeState) -> Result<Vec<u8>, HandshakeError> {
     let mut buf = vec![0u8; MAX_HANDSHAKE_MESSAGE];
-    let n = state
-        .write_message(&[], &mut buf)
-        .map_err(|_| HandshakeError::Failed)?;
+    let n = state.write_message(&[], &mut buf).map_err(|_| HandshakeError::Failed)?;
     buf.truncate(n);
     Ok(buf)
 }
@@ -121,22 +106,14 @@ fn read(state: &mut snow::HandshakeState, msg: &[u8]) -> Result<(), HandshakeErr
         return Err(HandshakeError::Failed);
     }
     let mut payload = vec![0u8; MAX_HANDSHAKE_MESSAGE];
-    state
-        .read_message(msg, &mut payload)
-        .map(|_| ())
-        .map_err(|_| HandshakeError::Failed)
+    state.read_message(msg, &mut payload).map(|_| ()).map_err(|_| HandshakeError::Failed)
 }
 
 fn establish(state: snow::HandshakeState) -> Result<SessionKeys, HandshakeError> {
     let mut hash = [0u8; 32];
     hash.copy_from_slice(state.get_handshake_hash());
-    let remote_static = state
-        .get_remote_static()
-        .map(<[u8]>::to_vec)
-        .ok_or(HandshakeError::Failed)?;
-    let transport = state
-        .into_stateless_transport_mode()
-        .map_err(|_| HandshakeError::Failed)?;
+    let remote_static = state.get_remote_static().map(<[u8]>::to_vec).ok_or(HandshakeError::Failed)?;
+    let transport = state.into_stateless_transport_mode().map_err(|_| HandshakeError::Failed)?;
     Ok(SessionKeys::new(Arc::new(transport), hash, remote_static))
 }
 
@@ -146,9 +123,7 @@ pub struct Initiator;
 
 impl Initiator {
     /// Builds message 1.
-    pub fn start(
-        config: &HandshakeConfig<'_>,
-    ) -> Result<(InitiatorAwaitingReply, Vec<u8>), HandshakeError> {
+    pub fn start(config: &HandshakeConfig<'_>) -> Result<(InitiatorAwaitingReply, Vec<u8>), HandshakeError> {
         let mut state = config.build(true)?;
         let msg = write(&mut state)?;
         Ok((InitiatorAwaitingReply { state }, msg))
@@ -213,16 +188,8 @@ mod tests {
         bind_b: &[u8],
     ) -> Result<(SessionKeys, SessionKeys), HandshakeError> {
         let (ka, kb) = (StaticKey::generate()?, StaticKey::generate()?);
-        let ca = HandshakeConfig {
-            static_key: &ka,
-            psk: psk_a,
-            channel_binding: bind_a,
-        };
-        let cb = HandshakeConfig {
-            static_key: &kb,
-            psk: psk_b,
-            channel_binding: bind_b,
-        };
+        let ca = HandshakeConfig { static_key: &ka, psk: psk_a, channel_binding: bind_a };
+        let cb = HandshakeConfig { static_key: &kb, psk: psk_b, channel_binding: bind_b };
         let (init, m1) = Initiator::start(&ca)?;
         let (resp, m2) = Responder::read_hello(&cb, &m1)?;
         let (console, m3) = init.read_reply(&m2)?;
@@ -241,10 +208,7 @@ mod tests {
 
     #[test]
     fn wrong_psk_fails() {
-        assert_eq!(
-            handshake([7; 32], b"bind", [8; 32], b"bind").err(),
-            Some(HandshakeError::Failed)
-        );
+        assert_eq!(handshake([7; 32], b"bind", [8; 32], b"bind").err(), Some(HandshakeError::Failed));
     }
 
     #[test]

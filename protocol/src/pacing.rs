@@ -23,10 +23,7 @@ impl Credits {
     /// Allows `window` (at least 1) unacknowledged frames.
     #[must_use]
     pub fn new(window: usize) -> Self {
-        Self {
-            window: window.max(1),
-            in_flight: VecDeque::new(),
-        }
+        Self { window: window.max(1), in_flight: VecDeque::new() }
     }
 
     /// Whether a frame may be sent now.
@@ -76,11 +73,7 @@ mod tests {
         c.sent(0, ms(0));
         c.sent(1, ms(5));
         assert!(!c.can_send());
-        assert_eq!(
-            c.acked(7, ms(9)),
-            None,
-            "no RTT sample for a frame never sent"
-        );
+        assert_eq!(c.acked(7, ms(9)), None, "no RTT sample for a frame never sent");
         assert_eq!(c.in_flight(), 0);
         c.sent(8, ms(10));
         assert_eq!(c.acked(8, ms(30)), Some(ms(20)));
@@ -93,10 +86,7 @@ mod tests {
         for s in 0..3 {
             c.sent(s, Duration::ZERO);
         }
-        assert_eq!(
-            c.acked(1, Duration::from_millis(4)),
-            Some(Duration::from_millis(4))
-        );
+        assert_eq!(c.acked(1, Duration::from_millis(4)), Some(Duration::from_millis(4)));
         assert_eq!(c.in_flight(), 1);
         assert!(c.can_send());
     }

@@ -84,14 +84,8 @@ impl Pake {
         if peer_msg.len() != PAKE_MESSAGE_LEN {
             return Err(PakeError::BadMessage);
         }
-        let key = self
-            .state
-            .finish(peer_msg)
-            .map_err(|_| PakeError::BadMessage)?;
-        Ok(PakeKeys {
-            hkdf: Hkdf::<Sha256>::new(Some(b"tether/1 pake"), &key),
-            role: self.role,
-        })
+        let key = self.state.finish(peer_msg).map_err(|_| PakeError::BadMessage)?;
+        Ok(PakeKeys { hkdf: Hkdf::<Sha256>::new(Some(b"tether/1 pake"), &key), role: self.role })
     }
 }
 

@@ -1,9 +1,7 @@
 //! Passwords: argon2id hashes in PHC form.
 
 use argon2::Argon2;
-use argon2::password_hash::{
-    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
-};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 
 /// Shortest password accepted for a technician.
 pub const MIN_PASSWORD_LEN: usize = 8;
@@ -34,11 +32,7 @@ pub fn hash_password(password: &str) -> Result<String, PasswordError> {
 /// Checks `password` against a stored hash; a malformed hash never matches.
 #[must_use]
 pub fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc).is_ok_and(|h| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &h)
-            .is_ok()
-    })
+    PasswordHash::new(phc).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
 
 #[cfg(test)]
@@ -52,9 +46,6 @@ mod tests {
         assert!(verify_password("correct horse", &h));
         assert!(!verify_password("wrong horse", &h));
         assert!(!verify_password("correct horse", "not a hash"));
-        assert!(matches!(
-            hash_password("short"),
-            Err(PasswordError::TooShort)
-        ));
+        assert!(matches!(hash_password("short"), Err(PasswordError::TooShort)));
     }
 }

@@ -81,9 +81,7 @@ async fn handle(shared: &Shared, conn: &quinn::Connection) -> Result<(), Transpo
         if let Some(answer) = answer
             && tx.try_send(answer).is_err()
         {
-            return Err(TransportError::Protocol(
-                "client is not reading its answers",
-            ));
+            return Err(TransportError::Protocol("client is not reading its answers"));
         }
     }
 }
@@ -95,55 +93,43 @@ async fn request(
     failures: &mut u32,
 ) -> Option<ServerToClient> {
     let role = shared.role(id);
-    let result =
-        match (msg, role) {
-            (ClientToServer::Login { user, password }, Role::Anonymous) => {
-                let ok = login(shared, &user, password).await;
-                match ok {
-                    Some((name, organisation)) => {
-                        info!(technician = %name, "technician logged in");
-                        shared.set_role(
-                            id,
-                            Role::Technician {
-                                name: name.clone(),
-                                organisation: organisation.clone(),
-                            },
-                        );
-                        Ok(Some(ServerToClient::LoggedIn { name, organisation }))
-                    }
-                    None => {
-                        *failures += 1;
-                        warn!(user = %user, "failed login");
-                        tokio::time::sleep(LOGIN_FAILURE_DELAY).await;
-                        Err(SignalError::BadLogin)
-                    }
+    let result = match (msg, role) {
+        (ClientToServer::Login { user, password }, Role::Anonymous) => {
+            let ok = login(shared, &user, password).await;
+            match ok {
+                Some((name, organisation)) => {
+                    info!(technician = %name, "technician logged in");
+                    shared.set_role(
+                        id,
+                        Role::Technician { name: name.clone(), organisation: organisation.clone() },
+                    );
+                    Ok(Some(ServerToClient::LoggedIn { name, organisation }))
+                }
+                None => {
+                    *failures += 1;
+                    warn!(user = %user, "failed login");
+                    tokio::time::sleep(LOGIN_FAILURE_DELAY).await;
+                    Err(SignalError::BadLogin)
                 }
             }
-            (ClientToServer::CreateCode, Role::Technician { .. }) => {
-                shared.create_code(id).map(|(nameplate, ttl)| {
-                    Some(ServerToClient::CodeCreated {
-                        nameplate,
-                        expires_in_secs: ttl.as_secs(),
-                    })
-                })
-            }
-            (ClientToServer::CreateCode, _) => Err(SignalError::NotLoggedIn),
-            (ClientToServer::Join { nameplate }, Role::Anonymous) => shared
-                .join(id, nameplate)
-                .map(|(technician, organisation)| {
-                    Some(ServerToClient::Joined {
-                        technician,
-                        organisation,
-                    })
-                }),
-            (ClientToServer::Relay(signal), Role::Technician { .. } | Role::Agent) => {
-                shared.relay(id, signal).map(|()| None)
-            }
-            (ClientToServer::Report(report), Role::Technician { .. } | Role::Agent) => {
-                shared.report(id, report).map(|()| None)
-            }
-            _ => Err(SignalError::Unexpected),
-        };
+        }
+        (ClientToServer::CreateCode, Role::Technician { .. }) => {
+            shared.create_code(id).map(|(nameplate, ttl)| {
+                Some(ServerToClient::CodeCreated { nameplate, expires_in_secs: ttl.as_secs() })
+            })
+        }
+        (ClientToServer::CreateCode, _) => Err(SignalError::NotLoggedIn),
+        (ClientToServer::Join { nameplate }, Role::Anonymous) => shared
+            .join(id, nameplate)
+            .map(|(technician, organisation)| Some(ServerToClient::Joined { technician, organisation })),
+        (ClientToServer::Relay(signal), Role::Technician { .. } | Role::Agent) => {
+            shared.relay(id, signal).map(|()| None)
+        }
+        (ClientToServer::Report(report), Role::Technician { .. } | Role::Agent) => {
+            shared.report(id, report).map(|()| None)
+        }
+        _ => Err(SignalError::Unexpected),
+    };
     result.unwrap_or_else(|e| Some(ServerToClient::Error(e)))
 }
 
@@ -151,8 +137,6 @@ async fn request(
 async fn login(shared: &Shared, user: &str, password: String) -> Option<(String, String)> {
     let tech = shared.store.technician(user).ok().flatten()?;
     let hash = tech.password_hash.clone();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .unwrap_or(false);
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false);
     ok.then_some((tech.name, tech.organisation))
 }

@@ -73,12 +73,8 @@ impl Server {
         let store: Arc<dyn Store> = Arc::new(open_store(&config.data_dir)?);
         let mut server_config = identity.server_config(ALPN_RENDEZVOUS)?;
         server_config.max_incoming(MAX_CONNECTIONS);
-        let endpoint = quinn::Endpoint::server(server_config, config.listen).map_err(|source| {
-            TransportError::Io {
-                context: "binding the server address",
-                source,
-            }
-        })?;
+        let endpoint = quinn::Endpoint::server(server_config, config.listen)
+            .map_err(|source| TransportError::Io { context: "binding the server address", source })?;
         Ok(Self {
             endpoint,
             shared: Arc::new(Shared::new(store, config.code_ttl)),
@@ -88,13 +84,9 @@ impl Server {
 
     /// The address actually bound.
     pub fn local_addr(&self) -> Result<SocketAddr, ServerError> {
-        self.endpoint.local_addr().map_err(|source| {
-            TransportError::Io {
-                context: "reading the server address",
-                source,
-            }
-            .into()
-        })
+        self.endpoint
+            .local_addr()
+            .map_err(|source| TransportError::Io { context: "reading the server address", source }.into())
     }
 
     /// The TLS key fingerprint clients pin.

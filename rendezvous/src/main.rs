@@ -76,10 +76,7 @@ fn data_dir(cli: &Cli) -> anyhow::Result<PathBuf> {
 fn read_password(from_stdin: bool) -> anyhow::Result<String> {
     if from_stdin || !std::io::stdin().is_terminal() {
         let mut line = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .context("reading the password from stdin")?;
+        std::io::stdin().lock().read_line(&mut line).context("reading the password from stdin")?;
         return Ok(line.trim_end_matches(['\r', '\n']).to_owned());
     }
     let first = rpassword::prompt_password("Password: ")?;
@@ -109,19 +106,10 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     let dir = data_dir(&cli)?;
     match &cli.command {
-        None => serve(Config {
-            data_dir: dir,
-            listen: cli.listen,
-            code_ttl: Duration::from_secs(cli.code_ttl),
-        }),
-        Some(Command::Technician {
-            action:
-                TechnicianCmd::Add {
-                    name,
-                    organisation,
-                    password_stdin,
-                },
-        }) => {
+        None => {
+            serve(Config { data_dir: dir, listen: cli.listen, code_ttl: Duration::from_secs(cli.code_ttl) })
+        }
+        Some(Command::Technician { action: TechnicianCmd::Add { name, organisation, password_stdin } }) => {
             let name = name.trim();
             if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
                 bail!("a technician name has 1 to 64 printable characters");
@@ -138,9 +126,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("technician {name} added");
             Ok(())
         }
-        Some(Command::Technician {
-            action: TechnicianCmd::List,
-        }) => {
+        Some(Command::Technician { action: TechnicianCmd::List }) => {
             for t in open_store(&dir)?.technicians()? {
                 println!("{}\t{}", t.name, t.organisation);
             }
@@ -177,10 +163,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Fingerprint) => {
-            println!(
-                "{}",
-                tether_transport::tls::Identity::load_or_create(&dir)?.fingerprint()
-            );
+            println!("{}", tether_transport::tls::Identity::load_or_create(&dir)?.fingerprint());
             Ok(())
         }
     }

@@ -34,10 +34,7 @@ impl<T> Nameplates<T> {
     /// Codes live for `ttl`.
     #[must_use]
     pub fn new(ttl: Duration) -> Self {
-        Self {
-            ttl,
-            entries: HashMap::new(),
-        }
+        Self { ttl, entries: HashMap::new() }
     }
 
     /// How long a new code lives.
@@ -47,19 +44,14 @@ impl<T> Nameplates<T> {
     }
 
     fn live_count(&self) -> usize {
-        self.entries
-            .values()
-            .filter(|(s, _)| matches!(s, State::Live { .. }))
-            .count()
+        self.entries.values().filter(|(s, _)| matches!(s, State::Live { .. })).count()
     }
 
     /// Drops what is past its time, marking live codes expired.
     pub fn sweep(&mut self, now: Duration) {
         self.entries.retain(|_, (state, _)| match *state {
             State::Live { expires } if expires <= now => {
-                *state = State::Expired {
-                    until: now + TOMBSTONE_FOR,
-                };
+                *state = State::Expired { until: now + TOMBSTONE_FOR };
                 true
             }
             State::Used { until } | State::Expired { until } => until > now,
@@ -73,12 +65,7 @@ impl<T> Nameplates<T> {
     }
 
     /// Allocates a fresh nameplate owned by `data`.
-    pub fn allocate(
-        &mut self,
-        now: Duration,
-        data: T,
-        rng: &mut impl Rng,
-    ) -> Result<Nameplate, SignalError> {
+    pub fn allocate(&mut self, now: Duration, data: T, rng: &mut impl Rng) -> Result<Nameplate, SignalError> {
         self.sweep(now);
         let live = self.live_count();
         if live >= MAX_LIVE {
@@ -94,15 +81,7 @@ impl<T> Nameplates<T> {
                 continue;
             };
             if !self.entries.contains_key(&plate) {
-                self.entries.insert(
-                    plate,
-                    (
-                        State::Live {
-                            expires: now + self.ttl,
-                        },
-                        Some(data),
-                    ),
-                );
+                self.entries.insert(plate, (State::Live { expires: now + self.ttl }, Some(data)));
                 return Ok(plate);
             }
         }
@@ -117,21 +96,20 @@ impl<T> Nameplates<T> {
             Some((State::Expired { .. }, _)) => Err(SignalError::ExpiredCode),
             Some((State::Used { .. }, _)) => Err(SignalError::CodeUsed),
             Some((state @ State::Live { .. }, data)) => {
-                *state = State::Used {
-                    until: now + TOMBSTONE_FOR,
-                };
+                *state = State::Used { until: now + TOMBSTONE_FOR };
                 data.take().ok_or(SignalError::CodeUsed)
             }
         }
     }
 
-    /// Forgets every live code owned by data matching `pred` (its console left).
+    /// Ends every live code owned by data matching `pred` (its console
+    /// left); to the customer they look expired.
     pub fn revoke_where(&mut self, now: Duration, pred: impl Fn(&T) -> bool) {
+        self.sweep(now);
         for (state, data) in self.entries.values_mut() {
             if data.as_ref().is_some_and(&pred) {
-                *state = State::Used {
-                    until: now + TOMBSTONE_FOR,
-                };
+                *state = State::Expired { until: now + TOMBSTONE_FOR };
+
                 *data = None;
             }
         }
@@ -156,19 +134,14 @@ mod tests {
         assert_eq!(n.claim(a, secs(11)), Err(SignalError::CodeUsed));
         let b = n.allocate(secs(20), 'b', &mut rng).unwrap();
         assert_eq!(n.claim(b, secs(621)), Err(SignalError::ExpiredCode));
-        assert_eq!(
-            n.claim(Nameplate::new(99_999).unwrap(), secs(622)),
-            Err(SignalError::UnknownCode)
-        );
+        assert_eq!(n.claim(Nameplate::new(99_999).unwrap(), secs(622)), Err(SignalError::UnknownCode));
     }
 
     #[test]
     fn grows_when_many_are_live() {
         let mut rng = rand::thread_rng();
         let mut n = Nameplates::new(secs(600));
-        let plates: Vec<_> = (0..2000)
-            .map(|i| n.allocate(secs(0), i, &mut rng).unwrap())
-            .collect();
+        let plates: Vec<_> = (0..2000).map(|i| n.allocate(secs(0), i, &mut rng).unwrap()).collect();
         assert!(plates[..450].iter().all(|p| p.get() < 1000));
         assert!(plates.last().unwrap().get() >= 1000);
         let mut uniq = plates.clone();
@@ -183,6 +156,6 @@ mod tests {
         let mut n = Nameplates::new(secs(600));
         let a = n.allocate(secs(0), 1, &mut rng).unwrap();
         n.revoke_where(secs(1), |d| *d == 1);
-        assert_eq!(n.claim(a, secs(2)), Err(SignalError::CodeUsed));
+        assert_eq!(n.claim(a, secs(2)), Err(SignalError::ExpiredCode));
     }
 }

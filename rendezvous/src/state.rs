@@ -67,17 +67,11 @@ impl Shared {
             nameplates: Nameplates::new(code_ttl),
             sessions: HashMap::new(),
         };
-        Self {
-            store,
-            epoch: Instant::now(),
-            inner: Mutex::new(inner),
-        }
+        Self { store, epoch: Instant::now(), inner: Mutex::new(inner) }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn now(&self) -> Duration {
@@ -98,22 +92,12 @@ impl Shared {
         let mut g = self.lock();
         let id = g.next_conn;
         g.next_conn += 1;
-        g.conns.insert(
-            id,
-            Conn {
-                tx,
-                role: Role::Anonymous,
-                session: None,
-            },
-        );
+        g.conns.insert(id, Conn { tx, role: Role::Anonymous, session: None });
         id
     }
 
     pub(crate) fn role(&self, id: ConnId) -> Role {
-        self.lock()
-            .conns
-            .get(&id)
-            .map_or(Role::Anonymous, |c| c.role.clone())
+        self.lock().conns.get(&id).map_or(Role::Anonymous, |c| c.role.clone())
     }
 
     pub(crate) fn set_role(&self, id: ConnId, role: Role) {
@@ -135,11 +119,7 @@ impl Shared {
             let Some(live) = g.sessions.remove(&sid) else {
                 return;
             };
-            let peer = if live.console == id {
-                live.agent
-            } else {
-                live.console
-            };
+            let peer = if live.console == id { live.agent } else { live.console };
             if let Some(p) = g.conns.get_mut(&peer) {
                 p.session = None;
                 let _ = p.tx.try_send(ServerToClient::PeerLeft);
@@ -147,11 +127,7 @@ impl Shared {
             let mut record = live.record;
             record.ended.get_or_insert_with(unix_now);
             if record.outcome == Outcome::Open {
-                record.outcome = if live.ended >= 2 {
-                    Outcome::Ended
-                } else {
-                    Outcome::Disconnected
-                };
+                record.outcome = if live.ended >= 2 { Outcome::Ended } else { Outcome::Disconnected };
             }
             record
         };
@@ -168,21 +144,13 @@ impl Shared {
     }
 
     /// An agent joins a code: the code is used up and a session begins.
-    pub(crate) fn join(
-        &self,
-        id: ConnId,
-        plate: Nameplate,
-    ) -> Result<(String, String), SignalError> {
-        let sid = self
-            .store
-            .next_session_id()
-            .map_err(|_| SignalError::Internal)?;
+    pub(crate) fn join(&self, id: ConnId, plate: Nameplate) -> Result<(String, String), SignalError> {
+        let sid = self.store.next_session_id().map_err(|_| SignalError::Internal)?;
         let (answer, record) = {
             let mut g = self.lock();
             let now = self.now();
             let console = g.nameplates.claim(plate, now)?;
-            let Some(Role::Technician { name, organisation }) =
-                g.conns.get(&console).map(|c| c.role.clone())
+            let Some(Role::Technician { name, organisation }) = g.conns.get(&console).map(|c| c.role.clone())
             else {
                 return Err(SignalError::UnknownCode);
             };
@@ -208,15 +176,7 @@ impl Shared {
             if let Some(c) = g.conns.get(&console) {
                 let _ = c.tx.try_send(ServerToClient::PeerJoined);
             }
-            g.sessions.insert(
-                sid,
-                Live {
-                    record: record.clone(),
-                    console,
-                    agent: id,
-                    ended: 0,
-                },
-            );
+            g.sessions.insert(sid, Live { record: record.clone(), console, agent: id, ended: 0 });
             ((name, organisation), record)
         };
         info!(session = sid, nameplate = %plate, technician = %answer.0, "customer joined");
@@ -228,20 +188,9 @@ impl Shared {
     pub(crate) fn relay(&self, id: ConnId, signal: PeerSignal) -> Result<(), SignalError> {
         let record = {
             let mut g = self.lock();
-            let sid = g
-                .conns
-                .get(&id)
-                .and_then(|c| c.session)
-                .ok_or(SignalError::Unexpected)?;
+            let sid = g.conns.get(&id).and_then(|c| c.session).ok_or(SignalError::Unexpected)?;
             let live = g.sessions.get_mut(&sid).ok_or(SignalError::Unexpected)?;
-            let (peer, console) = (
-                if live.console == id {
-                    live.agent
-                } else {
-                    live.console
-                },
-                live.console,
-            );
+            let (peer, console) = (if live.console == id { live.agent } else { live.console }, live.console);
             let mut record = None;
             if signal == PeerSignal::PairingFailed && live.record.outcome == Outcome::Open {
                 live.record.outcome = Outcome::WrongCode;
@@ -269,32 +218,16 @@ impl Shared {
     pub(crate) fn report(&self, id: ConnId, report: SessionReport) -> Result<(), SignalError> {
         let record = {
             let mut g = self.lock();
-            let sid = g
-                .conns
-                .get(&id)
-                .and_then(|c| c.session)
-                .ok_or(SignalError::Unexpected)?;
+            let sid = g.conns.get(&id).and_then(|c| c.session).ok_or(SignalError::Unexpected)?;
             let live = g.sessions.get_mut(&sid).ok_or(SignalError::Unexpected)?;
             let from_console = live.console == id;
             let r = &mut live.record;
             match report {
-                SessionReport::Consent {
-                    view,
-                    control,
-                    preset,
-                } if !from_console => {
-                    r.consent.push(ConsentEvent {
-                        at: unix_now(),
-                        view,
-                        control,
-                        preset,
-                    });
+                SessionReport::Consent { view, control, preset } if !from_console => {
+                    r.consent.push(ConsentEvent { at: unix_now(), view, control, preset });
                 }
                 SessionReport::Connected { path } => r.path = Some(path),
-                SessionReport::Ended {
-                    bytes_sent,
-                    bytes_received,
-                } => {
+                SessionReport::Ended { bytes_sent, bytes_received } => {
                     if from_console {
                         r.bytes = bytes_sent.saturating_add(bytes_received);
                     }

@@ -58,9 +58,7 @@ impl SledStore {
     /// Opens (or creates) the database in `dir`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         let db = sled::open(dir).map_err(|e| match e {
-            sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
-                StoreError::Locked
-            }
+            sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => StoreError::Locked,
             other => db_err(other),
         })?;
         Ok(Self {
@@ -97,10 +95,7 @@ impl Store for SledStore {
         self.technicians
             .iter()
             .values()
-            .map(|v| {
-                postcard::from_bytes(&v.map_err(db_err)?)
-                    .map_err(|_| StoreError::Corrupt("technician"))
-            })
+            .map(|v| postcard::from_bytes(&v.map_err(db_err)?).map_err(|_| StoreError::Corrupt("technician")))
             .collect()
     }
 
@@ -110,9 +105,7 @@ impl Store for SledStore {
 
     fn put_session(&self, r: &SessionRecord) -> Result<(), StoreError> {
         let value = postcard::to_stdvec(r).map_err(|_| StoreError::Corrupt("session"))?;
-        self.sessions
-            .insert(r.id.to_be_bytes(), value)
-            .map_err(db_err)?;
+        self.sessions.insert(r.id.to_be_bytes(), value).map_err(db_err)?;
         self.flush()
     }
 
@@ -120,10 +113,7 @@ impl Store for SledStore {
         self.sessions
             .iter()
             .values()
-            .map(|v| {
-                postcard::from_bytes(&v.map_err(db_err)?)
-                    .map_err(|_| StoreError::Corrupt("session"))
-            })
+            .map(|v| postcard::from_bytes(&v.map_err(db_err)?).map_err(|_| StoreError::Corrupt("session")))
             .collect()
     }
 }
@@ -143,9 +133,7 @@ pub struct MemoryStore {
 
 impl MemoryStore {
     fn lock(&self) -> std::sync::MutexGuard<'_, Memory> {
-        self.inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -196,10 +184,7 @@ mod tests {
             created: 1,
         };
         store.add_technician(&t).unwrap();
-        assert!(matches!(
-            store.add_technician(&t),
-            Err(StoreError::Exists(_))
-        ));
+        assert!(matches!(store.add_technician(&t), Err(StoreError::Exists(_))));
         assert_eq!(store.technician("alice").unwrap(), Some(t));
         assert_eq!(store.technician("bob").unwrap(), None);
         let id = store.next_session_id().unwrap();

@@ -72,10 +72,7 @@ impl From<quinn::WriteError> for TransportError {
     fn from(e: quinn::WriteError) -> Self {
         match e {
             quinn::WriteError::ConnectionLost(c) => Self::Connection(c),
-            other => Self::Io {
-                context: "writing to a stream",
-                source: other.into(),
-            },
+            other => Self::Io { context: "writing to a stream", source: other.into() },
         }
     }
 }
@@ -84,10 +81,7 @@ impl From<quinn::ReadError> for TransportError {
     fn from(e: quinn::ReadError) -> Self {
         match e {
             quinn::ReadError::ConnectionLost(c) => Self::Connection(c),
-            other => Self::Io {
-                context: "reading from a stream",
-                source: other.into(),
-            },
+            other => Self::Io { context: "reading from a stream", source: other.into() },
         }
     }
 }

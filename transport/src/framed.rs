@@ -24,12 +24,7 @@ impl FramedRecv {
     /// Wraps `stream`, accepting frames of at most `limit` bytes.
     #[must_use]
     pub fn new(stream: RecvStream, limit: usize) -> Self {
-        Self {
-            stream,
-            buf: BytesMut::new(),
-            decoder: FrameDecoder::new(limit),
-            received: 0,
-        }
+        Self { stream, buf: BytesMut::new(), decoder: FrameDecoder::new(limit), received: 0 }
     }
 
     /// The next frame, or `None` when the peer finished the stream cleanly.
@@ -82,10 +77,7 @@ impl FramedSend {
     /// Wraps `stream`.
     #[must_use]
     pub fn new(stream: SendStream) -> Self {
-        Self {
-            stream,
-            buf: BytesMut::new(),
-        }
+        Self { stream, buf: BytesMut::new() }
     }
 
     /// Writes one frame.

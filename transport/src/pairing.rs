@@ -56,33 +56,23 @@ pub async fn pake(
     role: Role,
 ) -> Result<[u8; 32], PairingError> {
     let (state, msg) = Pake::start(code, role);
-    client
-        .send(&ClientToServer::Relay(PeerSignal::Pake(msg)))
-        .await?;
+    client.send(&ClientToServer::Relay(PeerSignal::Pake(msg))).await?;
     let PeerSignal::Pake(peer_msg) = next_relay(client).await? else {
         return Err(TransportError::Protocol("expected the pairing message").into());
     };
     let keys = match state.finish(&peer_msg) {
         Ok(k) => k,
         Err(_) => {
-            client
-                .send(&ClientToServer::Relay(PeerSignal::PairingFailed))
-                .await?;
+            client.send(&ClientToServer::Relay(PeerSignal::PairingFailed)).await?;
             return Err(PairingError::WrongCode);
         }
     };
-    client
-        .send(&ClientToServer::Relay(PeerSignal::Confirm(
-            keys.confirm_tag().to_vec(),
-        )))
-        .await?;
+    client.send(&ClientToServer::Relay(PeerSignal::Confirm(keys.confirm_tag().to_vec()))).await?;
     let PeerSignal::Confirm(tag) = next_relay(client).await? else {
         return Err(TransportError::Protocol("expected the pairing confirmation").into());
     };
     if keys.verify_peer(&tag).is_err() {
-        client
-            .send(&ClientToServer::Relay(PeerSignal::PairingFailed))
-            .await?;
+        client.send(&ClientToServer::Relay(PeerSignal::PairingFailed)).await?;
         return Err(PairingError::WrongCode);
     }
     Ok(keys.psk())
@@ -93,9 +83,7 @@ pub async fn exchange_candidates(
     client: &mut SignalClient,
     mine: Vec<SocketAddr>,
 ) -> Result<Vec<SocketAddr>, PairingError> {
-    client
-        .send(&ClientToServer::Relay(PeerSignal::Candidates(mine)))
-        .await?;
+    client.send(&ClientToServer::Relay(PeerSignal::Candidates(mine))).await?;
     match next_relay(client).await? {
         PeerSignal::Candidates(mut theirs) if !theirs.is_empty() => {
             theirs.truncate(MAX_CANDIDATES);

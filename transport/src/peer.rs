@@ -21,9 +21,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tether_protocol::channel::{ChannelId, chat, control, input, screen};
 use tether_protocol::crypt::{Opener, Sealer, SessionKeys};
-use tether_protocol::handshake::{
-    HandshakeConfig, Initiator, MAX_HANDSHAKE_MESSAGE, Responder, StaticKey,
-};
+use tether_protocol::handshake::{HandshakeConfig, Initiator, MAX_HANDSHAKE_MESSAGE, Responder, StaticKey};
 use tether_protocol::wire;
 
 use crate::TransportError;
@@ -65,15 +63,11 @@ async fn timed<T>(
     what: &'static str,
     f: impl Future<Output = Result<T, TransportError>>,
 ) -> Result<T, TransportError> {
-    tokio::time::timeout(SETUP_TIMEOUT, f)
-        .await
-        .map_err(|_| TransportError::Timeout(what))?
+    tokio::time::timeout(SETUP_TIMEOUT, f).await.map_err(|_| TransportError::Timeout(what))?
 }
 
 async fn next_handshake(recv: &mut FramedRecv) -> Result<bytes::Bytes, TransportError> {
-    recv.next().await?.ok_or(TransportError::Protocol(
-        "the peer ended the handshake early",
-    ))
+    recv.next().await?.ok_or(TransportError::Protocol("the peer ended the handshake early"))
 }
 
 /// The console's side: dial the agent at `addr` and set up the session.
@@ -89,16 +83,9 @@ pub async fn connect(
     .await?;
     let result = timed("the secure handshake", async {
         let bind = binding(&conn)?;
-        let hs = HandshakeConfig {
-            static_key: secrets.static_key,
-            psk: secrets.psk,
-            channel_binding: &bind,
-        };
+        let hs = HandshakeConfig { static_key: secrets.static_key, psk: secrets.psk, channel_binding: &bind };
         let (send, recv) = conn.open_bi().await?;
-        let (mut send, mut recv) = (
-            FramedSend::new(send),
-            FramedRecv::new(recv, MAX_HANDSHAKE_MESSAGE),
-        );
+        let (mut send, mut recv) = (FramedSend::new(send), FramedRecv::new(recv, MAX_HANDSHAKE_MESSAGE));
         let (state, m1) = Initiator::start(&hs)?;
         send.send(&m1).await?;
         let m2 = next_handshake(&mut recv).await?;
@@ -107,8 +94,7 @@ pub async fn connect(
         let mut raw = HashMap::new();
         for id in ChannelId::ALL {
             let (s, r) = conn.open_bi().await?;
-            s.set_priority(id.priority())
-                .map_err(|_| TransportError::Protocol("stream closed"))?;
+            s.set_priority(id.priority()).map_err(|_| TransportError::Protocol("stream closed"))?;
             let mut s = FramedSend::new(s);
             s.send_raw(&[id as u8]).await?;
             raw.insert(id, (s, r));
@@ -132,28 +118,15 @@ pub async fn accept(
     secrets: &PeerSecrets<'_>,
 ) -> Result<(quinn::Connection, SessionKeys, AgentChannels), TransportError> {
     let incoming = timed("waiting for the technician", async {
-        endpoint
-            .accept()
-            .await
-            .ok_or(TransportError::Protocol("endpoint closed"))
+        endpoint.accept().await.ok_or(TransportError::Protocol("endpoint closed"))
     })
     .await?;
-    let conn = timed("connecting to the technician", async {
-        Ok(incoming.await?)
-    })
-    .await?;
+    let conn = timed("connecting to the technician", async { Ok(incoming.await?) }).await?;
     let result = timed("the secure handshake", async {
         let bind = binding(&conn)?;
-        let hs = HandshakeConfig {
-            static_key: secrets.static_key,
-            psk: secrets.psk,
-            channel_binding: &bind,
-        };
+        let hs = HandshakeConfig { static_key: secrets.static_key, psk: secrets.psk, channel_binding: &bind };
         let (send, recv) = conn.accept_bi().await?;
-        let (mut send, mut recv) = (
-            FramedSend::new(send),
-            FramedRecv::new(recv, MAX_HANDSHAKE_MESSAGE),
-        );
+        let (mut send, mut recv) = (FramedSend::new(send), FramedRecv::new(recv, MAX_HANDSHAKE_MESSAGE));
         let m1 = next_handshake(&mut recv).await?;
         let (state, m2) = Responder::read_hello(&hs, &m1)?;
         send.send(&m2).await?;
@@ -167,8 +140,7 @@ pub async fn accept(
                 .await
                 .map_err(|_| TransportError::Protocol("channel stream ended early"))?;
             let id = ChannelId::from_u8(id[0]).ok_or(TransportError::UnknownChannel)?;
-            s.set_priority(id.priority())
-                .map_err(|_| TransportError::Protocol("stream closed"))?;
+            s.set_priority(id.priority()).map_err(|_| TransportError::Protocol("stream closed"))?;
             if raw.insert(id, (FramedSend::new(s), r)).is_some() {
                 return Err(TransportError::Protocol("a channel was opened twice"));
             }
@@ -236,15 +208,8 @@ fn take<Out, In>(
     raw: &mut RawChannels,
     id: ChannelId,
 ) -> Result<(ChannelSend<Out>, ChannelRecv<In>), TransportError> {
-    let (framed, recv) = raw
-        .remove(&id)
-        .ok_or(TransportError::Protocol("a channel is missing"))?;
-    let send = ChannelSend {
-        framed,
-        sealer: keys.sealer(id.tag()),
-        buf: BytesMut::new(),
-        _msg: PhantomData,
-    };
+    let (framed, recv) = raw.remove(&id).ok_or(TransportError::Protocol("a channel is missing"))?;
+    let send = ChannelSend { framed, sealer: keys.sealer(id.tag()), buf: BytesMut::new(), _msg: PhantomData };
     let recv = ChannelRecv {
         framed: FramedRecv::new(recv, Opener::frame_decoder().limit()),
         opener: keys.opener(id.tag(), id.max_message()),
@@ -281,15 +246,5 @@ macro_rules! side {
     };
 }
 
-side!(
-    ConsoleChannels,
-    "The console's typed channels.",
-    ConsoleToAgent,
-    AgentToConsole
-);
-side!(
-    AgentChannels,
-    "The agent's typed channels.",
-    AgentToConsole,
-    ConsoleToAgent
-);
+side!(ConsoleChannels, "The console's typed channels.", ConsoleToAgent, AgentToConsole);
+side!(AgentChannels, "The agent's typed channels.", AgentToConsole, ConsoleToAgent);

@@ -19,9 +19,7 @@ impl KnownServers {
     /// The file `known_servers` in `dir`.
     #[must_use]
     pub fn in_dir(dir: &Path) -> Self {
-        Self {
-            path: dir.join("known_servers"),
-        }
+        Self { path: dir.join("known_servers") }
     }
 
     /// The remembered fingerprint for `server`.
@@ -30,10 +28,7 @@ impl KnownServers {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => {
-                return Err(TransportError::Io {
-                    context: "reading known servers",
-                    source: e,
-                });
+                return Err(TransportError::Io { context: "reading known servers", source: e });
             }
         };
         for line in text.lines() {
@@ -51,8 +46,7 @@ impl KnownServers {
     pub fn remember(&self, server: &str, fingerprint: Fingerprint) -> Result<(), TransportError> {
         use std::io::Write;
         if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(TransportError::io("creating the data directory"))?;
+            std::fs::create_dir_all(dir).map_err(TransportError::io("creating the data directory"))?;
         }
         let mut f = std::fs::OpenOptions::new()
             .create(true)

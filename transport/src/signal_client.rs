@@ -11,6 +11,7 @@ use crate::pin::KnownServers;
 use crate::tls::{ALPN_RENDEZVOUS, Expect, Fingerprint, Verifier};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// How the client decides to trust the server's key.
 #[derive(Debug, Clone)]
@@ -30,6 +31,15 @@ impl SignalSender {
     pub async fn send(&mut self, msg: &ClientToServer) -> Result<(), TransportError> {
         self.0.send_message(msg).await
     }
+
+    /// Ends the stream and waits (briefly) until the server has everything
+    /// we sent, so closing the connection next loses nothing.
+    pub async fn finish(&mut self) {
+        let stream = self.0.stream_mut();
+        if stream.finish().is_ok() {
+            let _ = tokio::time::timeout(FLUSH_TIMEOUT, stream.stopped()).await;
+        }
+    }
 }
 
 /// Receives the server's messages.
@@ -39,10 +49,7 @@ pub struct SignalReceiver(FramedRecv);
 impl SignalReceiver {
     /// The next message; an error if the server went away.
     pub async fn recv(&mut self) -> Result<ServerToClient, TransportError> {
-        self.0
-            .next_message()
-            .await?
-            .ok_or(TransportError::Protocol("the server closed the connection"))
+        self.0.next_message().await?.ok_or(TransportError::Protocol("the server closed the connection"))
     }
 }
 
@@ -67,11 +74,7 @@ impl SignalClient {
             None => trust.known.get(server)?,
         };
         let verifier = Verifier::new(expect.map_or(Expect::Any, Expect::Pinned));
-        let local: SocketAddr = if addr.is_ipv4() {
-            ([0, 0, 0, 0], 0).into()
-        } else {
-            ([0u16; 8], 0).into()
-        };
+        let local: SocketAddr = if addr.is_ipv4() { ([0, 0, 0, 0], 0).into() } else { ([0u16; 8], 0).into() };
         let mut endpoint =
             quinn::Endpoint::client(local).map_err(TransportError::io("starting a QUIC client"))?;
         endpoint.set_default_client_config(verifier.client_config(ALPN_RENDEZVOUS)?);
@@ -80,10 +83,9 @@ impl SignalClient {
             Err(_) => return Err(TransportError::Timeout("reaching the server")),
             Ok(Err(e)) => {
                 return Err(match (expect, verifier.seen()) {
-                    (Some(want), Some(got)) if want != got => TransportError::ServerKeyChanged {
-                        expected: want.to_string(),
-                        got: got.to_string(),
-                    },
+                    (Some(want), Some(got)) if want != got => {
+                        TransportError::ServerKeyChanged { expected: want.to_string(), got: got.to_string() }
+                    }
                     _ => e.into(),
                 });
             }
@@ -123,18 +125,12 @@ impl SignalClient {
     /// connection open.
     #[must_use]
     pub fn split(self) -> (SignalSender, SignalReceiver, SignalHandle) {
-        (
-            self.sender,
-            self.receiver,
-            SignalHandle {
-                connection: self.connection,
-                endpoint: self.endpoint,
-            },
-        )
+        (self.sender, self.receiver, SignalHandle { connection: self.connection, endpoint: self.endpoint })
     }
 
-    /// Closes the connection politely.
-    pub async fn close(self) {
+    /// Delivers what was sent, then closes the connection politely.
+    pub async fn close(mut self) {
+        self.sender.finish().await;
         self.connection.close(0u32.into(), b"bye");
         let _ = tokio::time::timeout(Duration::from_secs(1), self.endpoint.wait_idle()).await;
     }
@@ -144,13 +140,8 @@ impl SignalClient {
 pub async fn resolve(server: &str) -> Result<SocketAddr, TransportError> {
     let mut addrs = tokio::net::lookup_host(server)
         .await
-        .map_err(|e| TransportError::Io {
-            context: "looking up the server (use HOST:PORT)",
-            source: e,
-        })?;
-    addrs
-        .next()
-        .ok_or(TransportError::Protocol("the server name has no address"))
+        .map_err(|e| TransportError::Io { context: "looking up the server (use HOST:PORT)", source: e })?;
+    addrs.next().ok_or(TransportError::Protocol("the server name has no address"))
 }
 
 /// Keeps a split signalling connection open; closes it on [`SignalHandle::close`].
@@ -162,8 +153,9 @@ pub struct SignalHandle {
 }
 
 impl SignalHandle {
-    /// Closes the connection politely.
-    pub async fn close(self) {
+    /// Delivers what `sender` sent, then closes the connection politely.
+    pub async fn close(self, mut sender: SignalSender) {
+        sender.finish().await;
         self.connection.close(0u32.into(), b"bye");
         let _ = tokio::time::timeout(Duration::from_secs(1), self.endpoint.wait_idle()).await;
     }

@@ -30,16 +30,12 @@ pub struct UdpPath(UdpSocket);
 impl UdpPath {
     /// Binds a UDP socket.
     pub fn bind(addr: SocketAddr) -> Result<Self, TransportError> {
-        UdpSocket::bind(addr)
-            .map(Self)
-            .map_err(TransportError::io("binding a UDP socket"))
+        UdpSocket::bind(addr).map(Self).map_err(TransportError::io("binding a UDP socket"))
     }
 
     /// The bound address.
     pub fn local_addr(&self) -> Result<SocketAddr, TransportError> {
-        self.0
-            .local_addr()
-            .map_err(TransportError::io("reading the local address"))
+        self.0.local_addr().map_err(TransportError::io("reading the local address"))
     }
 }
 
@@ -61,33 +57,17 @@ pub fn endpoint(
     socket: Box<dyn PathSocket>,
     server: Option<quinn::ServerConfig>,
 ) -> Result<quinn::Endpoint, TransportError> {
-    let runtime = quinn::default_runtime()
-        .ok_or_else(|| TransportError::Tls("no async runtime is running".into()))?;
-    let socket = socket
-        .into_quinn(&runtime)
-        .map_err(TransportError::io("starting QUIC on the socket"))?;
-    quinn::Endpoint::new_with_abstract_socket(
-        quinn::EndpointConfig::default(),
-        server,
-        socket,
-        runtime,
-    )
-    .map_err(TransportError::io("starting a QUIC endpoint"))
+    let runtime =
+        quinn::default_runtime().ok_or_else(|| TransportError::Tls("no async runtime is running".into()))?;
+    let socket = socket.into_quinn(&runtime).map_err(TransportError::io("starting QUIC on the socket"))?;
+    quinn::Endpoint::new_with_abstract_socket(quinn::EndpointConfig::default(), server, socket, runtime)
+        .map_err(TransportError::io("starting a QUIC endpoint"))
 }
 
 /// The local address the OS would use to reach `remote` (no packet is sent).
 pub fn local_ip_towards(remote: SocketAddr) -> Result<std::net::IpAddr, TransportError> {
-    let any: SocketAddr = if remote.is_ipv4() {
-        ([0, 0, 0, 0], 0).into()
-    } else {
-        ([0u16; 8], 0).into()
-    };
+    let any: SocketAddr = if remote.is_ipv4() { ([0, 0, 0, 0], 0).into() } else { ([0u16; 8], 0).into() };
     let probe = UdpSocket::bind(any).map_err(TransportError::io("probing the local address"))?;
-    probe
-        .connect(remote)
-        .map_err(TransportError::io("probing the local address"))?;
-    Ok(probe
-        .local_addr()
-        .map_err(TransportError::io("probing the local address"))?
-        .ip())
+    probe.connect(remote).map_err(TransportError::io("probing the local address"))?;
+    Ok(probe.local_addr().map_err(TransportError::io("probing the local address"))?.ip())
 }

@@ -43,16 +43,10 @@ impl std::fmt::Display for Fingerprint {
 impl std::str::FromStr for Fingerprint {
     type Err = TransportError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let clean: String = s
-            .trim()
-            .trim_start_matches("sha256:")
-            .chars()
-            .filter(|c| *c != ':')
-            .collect();
+        let clean: String = s.trim().trim_start_matches("sha256:").chars().filter(|c| *c != ':').collect();
         let mut out = [0u8; 32];
-        hex::decode_to_slice(&clean, &mut out).map_err(|_| {
-            TransportError::Tls("a server certificate fingerprint is 64 hex digits".into())
-        })?;
+        hex::decode_to_slice(&clean, &mut out)
+            .map_err(|_| TransportError::Tls("a server certificate fingerprint is 64 hex digits".into()))?;
         Ok(Self(out))
     }
 }
@@ -69,24 +63,17 @@ impl Identity {
     pub fn generate() -> Result<Self, TransportError> {
         let ck = rcgen::generate_simple_self_signed(vec!["tether".to_owned()])
             .map_err(|e| TransportError::Tls(e.to_string()))?;
-        Ok(Self {
-            cert: ck.cert.der().clone(),
-            key: PrivatePkcs8KeyDer::from(ck.key_pair.serialize_der()),
-        })
+        Ok(Self { cert: ck.cert.der().clone(), key: PrivatePkcs8KeyDer::from(ck.key_pair.serialize_der()) })
     }
 
     /// Loads `cert.der` and `key.der` from `dir`, creating them on first start.
     pub fn load_or_create(dir: &Path) -> Result<Self, TransportError> {
         let (cert_path, key_path) = (dir.join("cert.der"), dir.join("key.der"));
         if cert_path.exists() && key_path.exists() {
-            let cert = std::fs::read(&cert_path)
-                .map_err(TransportError::io("reading the server certificate"))?;
-            let key =
-                std::fs::read(&key_path).map_err(TransportError::io("reading the server key"))?;
-            return Ok(Self {
-                cert: cert.into(),
-                key: key.into(),
-            });
+            let cert =
+                std::fs::read(&cert_path).map_err(TransportError::io("reading the server certificate"))?;
+            let key = std::fs::read(&key_path).map_err(TransportError::io("reading the server key"))?;
+            return Ok(Self { cert: cert.into(), key: key.into() });
         }
         let id = Self::generate()?;
         std::fs::create_dir_all(dir).map_err(TransportError::io("creating the data directory"))?;
@@ -108,14 +95,10 @@ impl Identity {
             .with_protocol_versions(&[&rustls::version::TLS13])
             .map_err(|e| TransportError::Tls(e.to_string()))?
             .with_no_client_auth()
-            .with_single_cert(
-                vec![self.cert.clone()],
-                PrivateKeyDer::Pkcs8(self.key.clone_key()),
-            )
+            .with_single_cert(vec![self.cert.clone()], PrivateKeyDer::Pkcs8(self.key.clone_key()))
             .map_err(|e| TransportError::Tls(e.to_string()))?;
         tls.alpn_protocols = vec![alpn.to_vec()];
-        let quic =
-            QuicServerConfig::try_from(tls).map_err(|e| TransportError::Tls(e.to_string()))?;
+        let quic = QuicServerConfig::try_from(tls).map_err(|e| TransportError::Tls(e.to_string()))?;
         let mut config = quinn::ServerConfig::with_crypto(Arc::new(quic));
         config.transport_config(crate::transport_config());
         Ok(config)
@@ -128,12 +111,8 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), TransportError> {
     opts.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let mut f = opts
-        .open(path)
-        .map_err(TransportError::io("writing the server key"))?;
-    f.write_all(bytes)
-        .and_then(|()| f.sync_all())
-        .map_err(TransportError::io("writing the server key"))
+    let mut f = opts.open(path).map_err(TransportError::io("writing the server key"))?;
+    f.write_all(bytes).and_then(|()| f.sync_all()).map_err(TransportError::io("writing the server key"))
 }
 
 fn provider() -> Arc<CryptoProvider> {
@@ -159,19 +138,12 @@ pub(crate) struct Verifier {
 
 impl Verifier {
     pub(crate) fn new(expect: Expect) -> Arc<Self> {
-        Arc::new(Self {
-            expect,
-            seen: Mutex::new(None),
-            provider: provider(),
-        })
+        Arc::new(Self { expect, seen: Mutex::new(None), provider: provider() })
     }
 
     /// The fingerprint the server presented, once the handshake reached it.
     pub(crate) fn seen(&self) -> Option<Fingerprint> {
-        *self
-            .seen
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        *self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub(crate) fn client_config(
@@ -185,8 +157,7 @@ impl Verifier {
             .with_custom_certificate_verifier(self.clone())
             .with_no_client_auth();
         tls.alpn_protocols = vec![alpn.to_vec()];
-        let quic =
-            QuicClientConfig::try_from(tls).map_err(|e| TransportError::Tls(e.to_string()))?;
+        let quic = QuicClientConfig::try_from(tls).map_err(|e| TransportError::Tls(e.to_string()))?;
         let mut config = quinn::ClientConfig::new(Arc::new(quic));
         config.transport_config(crate::transport_config());
         Ok(config)
@@ -203,10 +174,7 @@ impl ServerCertVerifier for Verifier {
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         let got = Fingerprint::of(end_entity);
-        *self
-            .seen
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(got);
+        *self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(got);
         match self.expect {
             Expect::Pinned(want) if want != got => Err(rustls::Error::InvalidCertificate(
                 rustls::CertificateError::ApplicationVerificationFailure,
@@ -221,9 +189,7 @@ impl ServerCertVerifier for Verifier {
         _cert: &CertificateDer<'_>,
         _dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Err(rustls::Error::PeerIncompatible(
-            rustls::PeerIncompatible::Tls12NotOffered,
-        ))
+        Err(rustls::Error::PeerIncompatible(rustls::PeerIncompatible::Tls12NotOffered))
     }
 
     fn verify_tls13_signature(
@@ -241,8 +207,6 @@ impl ServerCertVerifier for Verifier {
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
+        self.provider.signature_verification_algorithms.supported_schemes()
     }
 }

@@ -59,19 +59,10 @@ pub fn run(root: &Path, bins: &Path) -> anyhow::Result<()> {
             eprintln!("demo: no display; started Xvfb on {d} with an xterm and a clock");
             x_clients.push(spawn_x(
                 "xterm",
-                &[
-                    "-geometry",
-                    "100x30+40+40",
-                    "-e",
-                    "sh -c 'echo Tether demo; uname -a; ls /; exec sh'",
-                ],
+                &["-geometry", "100x30+40+40", "-e", "sh -c 'echo Tether demo; uname -a; ls /; exec sh'"],
                 &d,
             )?);
-            x_clients.push(spawn_x(
-                "xclock",
-                &["-update", "1", "-geometry", "200x200+1000+60"],
-                &d,
-            )?);
+            x_clients.push(spawn_x("xclock", &["-update", "1", "-geometry", "200x200+1000+60"], &d)?);
             std::thread::sleep(Duration::from_millis(500));
             d
         }
@@ -101,18 +92,11 @@ pub fn run(root: &Path, bins: &Path) -> anyhow::Result<()> {
         &["--data", &data_s, "--listen", "127.0.0.1:0"],
         &[],
     )?;
-    let addr = server
-        .wait_for_stdout("listening on ", Duration::from_secs(30))?
-        .replace("listening on ", "");
-    let fp = server
-        .wait_for_stdout("fingerprint ", Duration::from_secs(30))?
-        .replace("fingerprint ", "");
+    let addr = server.wait_for_stdout("listening on ", Duration::from_secs(30))?.replace("listening on ", "");
+    let fp = server.wait_for_stdout("fingerprint ", Duration::from_secs(30))?.replace("fingerprint ", "");
 
     let script = dir.join("demo-script.txt");
-    std::fs::write(
-        &script,
-        format!("wait 10000\nsnapshot {}\nend\n", snapshot.display()),
-    )?;
+    std::fs::write(&script, format!("wait 10000\nsnapshot {}\nend\n", snapshot.display()))?;
     let console_data = dir.join("console").display().to_string();
     let mut console = Proc::spawn_with_stdin(
         "console",
@@ -134,9 +118,7 @@ pub fn run(root: &Path, bins: &Path) -> anyhow::Result<()> {
         &[],
         &format!("{PASSWORD}\n"),
     )?;
-    let code = console
-        .wait_for_stdout("code: ", Duration::from_secs(30))?
-        .replace("code: ", "");
+    let code = console.wait_for_stdout("code: ", Duration::from_secs(30))?.replace("code: ", "");
     eprintln!("demo: the technician's code is {code}; the customer's agent joins with it");
     let agent_data = dir.join("agent").display().to_string();
     let mut agent = Proc::spawn(
@@ -162,10 +144,7 @@ pub fn run(root: &Path, bins: &Path) -> anyhow::Result<()> {
     if !status.success() {
         anyhow::bail!("the console failed:\n{}", console.all_output());
     }
-    eprintln!(
-        "demo: code {code}, console snapshot saved to {}",
-        snapshot.display()
-    );
+    eprintln!("demo: code {code}, console snapshot saved to {}", snapshot.display());
     println!("{}", snapshot.display());
     Ok(())
 }

@@ -33,10 +33,7 @@ fn installed(pkg: &str) -> bool {
 }
 
 fn as_root(args: &[&str]) -> Command {
-    let is_root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0"));
+    let is_root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0"));
     let mut cmd = if is_root {
         Command::new(args[0])
     } else {
@@ -44,22 +41,14 @@ fn as_root(args: &[&str]) -> Command {
         c.arg(args[0]);
         c
     };
-    cmd.args(&args[1..])
-        .env("DEBIAN_FRONTEND", "noninteractive");
+    cmd.args(&args[1..]).env("DEBIAN_FRONTEND", "noninteractive");
     cmd
 }
 
 /// Installs whatever in `pkgs` is missing, with one `apt-get update` first.
 pub fn ensure(pkgs: &[&str]) -> anyhow::Result<()> {
-    if Command::new("dpkg-query")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!(
-            "xtask: not a Debian system; make sure these are installed: {}",
-            pkgs.join(" ")
-        );
+    if Command::new("dpkg-query").arg("--version").output().is_err() {
+        eprintln!("xtask: not a Debian system; make sure these are installed: {}", pkgs.join(" "));
         return Ok(());
     }
     let missing: Vec<&str> = pkgs.iter().copied().filter(|p| !installed(p)).collect();
@@ -67,9 +56,7 @@ pub fn ensure(pkgs: &[&str]) -> anyhow::Result<()> {
         return Ok(());
     }
     eprintln!("xtask: installing {}", missing.join(" "));
-    let status = as_root(&["apt-get", "update", "-q"])
-        .status()
-        .context("running apt-get update")?;
+    let status = as_root(&["apt-get", "update", "-q"]).status().context("running apt-get update")?;
     if !status.success() {
         bail!("apt-get update failed");
     }

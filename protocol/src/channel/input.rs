@@ -162,10 +162,7 @@ impl FromStr for KeyCombo {
                 other => return Err(InputParseError::UnknownKey(other.to_owned())),
             }
         }
-        Ok(Self {
-            key: parse_key(key)?,
-            modifiers,
-        })
+        Ok(Self { key: parse_key(key)?, modifiers })
     }
 }
 
@@ -192,12 +189,7 @@ fn parse_key(name: &str) -> Result<Key, InputParseError> {
 impl fmt::Display for KeyCombo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let m = self.modifiers;
-        for (on, name) in [
-            (m.ctrl, "Ctrl+"),
-            (m.alt, "Alt+"),
-            (m.shift, "Shift+"),
-            (m.meta, "Super+"),
-        ] {
+        for (on, name) in [(m.ctrl, "Ctrl+"), (m.alt, "Alt+"), (m.shift, "Shift+"), (m.meta, "Super+")] {
             if on {
                 f.write_str(name)?;
             }
@@ -264,14 +256,8 @@ mod tests {
         assert_eq!("Return".parse::<KeyCombo>().unwrap().key, Key::Return);
         assert_eq!("alt+F4".parse::<KeyCombo>().unwrap().to_string(), "Alt+F4");
         assert_eq!("Ctrl++".parse::<KeyCombo>().unwrap().key, Key::Char('+'));
-        assert!(matches!(
-            "Hyper+x".parse::<KeyCombo>(),
-            Err(InputParseError::UnknownKey(_))
-        ));
-        assert!(matches!(
-            "F25".parse::<KeyCombo>(),
-            Err(InputParseError::UnknownKey(_))
-        ));
+        assert!(matches!("Hyper+x".parse::<KeyCombo>(), Err(InputParseError::UnknownKey(_))));
+        assert!(matches!("F25".parse::<KeyCombo>(), Err(InputParseError::UnknownKey(_))));
         assert_eq!("".parse::<KeyCombo>(), Err(InputParseError::Empty));
         assert!("LEFT".parse::<MouseButton>().is_ok());
     }

@@ -26,29 +26,19 @@ impl Decoder {
     /// A decoder for a new session.
     pub fn new() -> Result<Self, CodecError> {
         let zstd = zstd::stream::raw::Decoder::new().map_err(|_| CodecError::Corrupt)?;
-        Ok(Self {
-            grid: None,
-            framebuffer: Vec::new(),
-            zstd,
-            next_seq: 0,
-            scratch: Vec::new(),
-        })
+        Ok(Self { grid: None, framebuffer: Vec::new(), zstd, next_seq: 0, scratch: Vec::new() })
     }
 
     /// The current picture: width, height and RGBA pixels.
     #[must_use]
     pub fn framebuffer(&self) -> Option<(u32, u32, &[u8])> {
-        self.grid
-            .map(|g| (g.width, g.height, self.framebuffer.as_slice()))
+        self.grid.map(|g| (g.width, g.height, self.framebuffer.as_slice()))
     }
 
     /// Applies one frame. After an error the session's stream is unusable.
     pub fn apply(&mut self, frame: &EncodedFrame) -> Result<(), CodecError> {
         if frame.seq != self.next_seq {
-            return Err(CodecError::OutOfOrder {
-                got: frame.seq,
-                expected: self.next_seq,
-            });
+            return Err(CodecError::OutOfOrder { got: frame.seq, expected: self.next_seq });
         }
         let grid = Grid::new(frame.width, frame.height)?;
         let mut expected = 0usize;
@@ -74,9 +64,7 @@ impl Decoder {
             for r in grid.rows_of(t.index) {
                 let dst = &mut self.framebuffer[r];
                 match t.kind {
-                    TileKind::Solid(c) => dst
-                        .chunks_exact_mut(BPP)
-                        .for_each(|p| p.copy_from_slice(&c)),
+                    TileKind::Solid(c) => dst.chunks_exact_mut(BPP).for_each(|p| p.copy_from_slice(&c)),
                     TileKind::Stream => {
                         dst.copy_from_slice(&self.scratch[src..src + dst.len()]);
                         src += dst.len();
@@ -97,9 +85,7 @@ impl Decoder {
         let mut out = OutBuffer::around(self.scratch.as_mut_slice());
         loop {
             let before = (inb.pos, out.pos());
-            self.zstd
-                .run(&mut inb, &mut out)
-                .map_err(|_| CodecError::Corrupt)?;
+            self.zstd.run(&mut inb, &mut out).map_err(|_| CodecError::Corrupt)?;
             if (inb.pos, out.pos()) == before {
                 break;
             }

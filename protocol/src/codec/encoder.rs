@@ -20,25 +20,15 @@ pub struct Encoder {
 
 impl std::fmt::Debug for Encoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Encoder")
-            .field("grid", &self.grid)
-            .field("seq", &self.seq)
-            .finish_non_exhaustive()
+        f.debug_struct("Encoder").field("grid", &self.grid).field("seq", &self.seq).finish_non_exhaustive()
     }
 }
 
 impl Encoder {
     /// A new session encoder at zstd `level`.
     pub fn new(level: i32) -> Result<Self, CodecError> {
-        let zstd = zstd::stream::write::Encoder::new(Vec::new(), level)
-            .map_err(|_| CodecError::Corrupt)?;
-        Ok(Self {
-            grid: None,
-            sent: Vec::new(),
-            zstd,
-            seq: 0,
-            tiles: Vec::new(),
-        })
+        let zstd = zstd::stream::write::Encoder::new(Vec::new(), level).map_err(|_| CodecError::Corrupt)?;
+        Ok(Self { grid: None, sent: Vec::new(), zstd, seq: 0, tiles: Vec::new() })
     }
 
     /// Makes the next frame carry every tile (e.g. after the viewer reset).
@@ -57,28 +47,19 @@ impl Encoder {
     ) -> Result<Option<EncodedFrame>, CodecError> {
         let grid = Grid::new(width, height)?;
         if pixels.len() != grid.frame_bytes() {
-            return Err(CodecError::BufferLength {
-                got: pixels.len(),
-                expected: grid.frame_bytes(),
-            });
+            return Err(CodecError::BufferLength { got: pixels.len(), expected: grid.frame_bytes() });
         }
         let full = self.grid != Some(grid);
         self.tiles.clear();
         for index in 0..grid.tiles() {
-            if !full
-                && grid
-                    .rows_of(index)
-                    .all(|r| pixels[r.clone()] == self.sent[r])
-            {
+            if !full && grid.rows_of(index).all(|r| pixels[r.clone()] == self.sent[r]) {
                 continue;
             }
             let kind = match solid_colour(&grid, index, pixels) {
                 Some(colour) => TileKind::Solid(colour),
                 None => {
                     for r in grid.rows_of(index) {
-                        self.zstd
-                            .write_all(&pixels[r])
-                            .map_err(|_| CodecError::Corrupt)?;
+                        self.zstd.write_all(&pixels[r]).map_err(|_| CodecError::Corrupt)?;
                     }
                     TileKind::Stream
                 }
@@ -101,13 +82,7 @@ impl Encoder {
                 }
             }
         }
-        let frame = EncodedFrame {
-            seq: self.seq,
-            width,
-            height,
-            tiles: self.tiles.clone(),
-            stream,
-        };
+        let frame = EncodedFrame { seq: self.seq, width, height, tiles: self.tiles.clone(), stream };
         self.seq += 1;
         Ok(Some(frame))
     }
@@ -116,10 +91,7 @@ impl Encoder {
 fn solid_colour(grid: &Grid, index: u32, pixels: &[u8]) -> Option<[u8; 4]> {
     let mut rows = grid.rows_of(index);
     let first = rows.next()?;
-    let colour: [u8; BPP] = pixels
-        .get(first.start..first.start + BPP)?
-        .try_into()
-        .ok()?;
+    let colour: [u8; BPP] = pixels.get(first.start..first.start + BPP)?.try_into().ok()?;
     let uniform = |r: std::ops::Range<usize>| pixels[r].chunks_exact(BPP).all(|p| p == colour);
     (uniform(first) && rows.all(uniform)).then_some(colour)
 }

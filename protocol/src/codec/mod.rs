@@ -104,12 +104,7 @@ impl Grid {
         if width == 0 || height == 0 || width > MAX_WIDTH || height > MAX_HEIGHT {
             return Err(CodecError::BadSize(width, height));
         }
-        Ok(Self {
-            width,
-            height,
-            cols: width.div_ceil(TILE),
-            rows: height.div_ceil(TILE),
-        })
+        Ok(Self { width, height, cols: width.div_ceil(TILE), rows: height.div_ceil(TILE) })
     }
 
     pub(crate) const fn tiles(&self) -> u32 {
@@ -127,10 +122,7 @@ impl Grid {
     }
 
     /// Byte ranges of each row of tile `index` inside a frame buffer.
-    pub(crate) fn rows_of(
-        &self,
-        index: u32,
-    ) -> impl Iterator<Item = std::ops::Range<usize>> + use<> {
+    pub(crate) fn rows_of(&self, index: u32) -> impl Iterator<Item = std::ops::Range<usize>> + use<> {
         let (x, y, w, h) = self.rect(index);
         let stride = self.width as usize * BPP;
         (y..y + h).map(move |row| {

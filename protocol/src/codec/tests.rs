@@ -24,14 +24,7 @@ fn idle_screen_sends_nothing_and_changes_are_exact() {
     pixels[..4 * 70].copy_from_slice(&noise(70, 1, 9));
     let first = enc.encode(w, h, &pixels).unwrap().unwrap();
     assert_eq!(first.tiles.len(), 4 * 3);
-    assert!(
-        first
-            .tiles
-            .iter()
-            .filter(|t| matches!(t.kind, TileKind::Solid(_)))
-            .count()
-            >= 9
-    );
+    assert!(first.tiles.iter().filter(|t| matches!(t.kind, TileKind::Solid(_))).count() >= 9);
     dec.apply(&first).unwrap();
     assert!(enc.encode(w, h, &pixels).unwrap().is_none());
 
@@ -39,10 +32,7 @@ fn idle_screen_sends_nothing_and_changes_are_exact() {
     let second = enc.encode(w, h, &pixels).unwrap().unwrap();
     assert_eq!(second.seq, 1);
     // Column 150 / 64 = 2 of 4, row 100 / 64 = 1.
-    assert_eq!(
-        second.tiles.iter().map(|t| t.index).collect::<Vec<_>>(),
-        vec![4 + 2]
-    );
+    assert_eq!(second.tiles.iter().map(|t| t.index).collect::<Vec<_>>(), vec![4 + 2]);
     dec.apply(&second).unwrap();
     assert_eq!(dec.framebuffer().unwrap(), (w, h, pixels.as_slice()));
 }
@@ -54,35 +44,20 @@ fn hostile_frames_are_rejected() {
 
     let mut skipped = frame.clone();
     skipped.seq = 5;
-    assert!(matches!(
-        Decoder::new().unwrap().apply(&skipped),
-        Err(CodecError::OutOfOrder { .. })
-    ));
+    assert!(matches!(Decoder::new().unwrap().apply(&skipped), Err(CodecError::OutOfOrder { .. })));
 
     let mut bad_index = frame.clone();
     bad_index.tiles[0].index = 1;
-    assert_eq!(
-        Decoder::new().unwrap().apply(&bad_index),
-        Err(CodecError::BadTiles)
-    );
+    assert_eq!(Decoder::new().unwrap().apply(&bad_index), Err(CodecError::BadTiles));
 
     let mut short = frame.clone();
     short.stream.truncate(short.stream.len() / 2);
-    assert_eq!(
-        Decoder::new().unwrap().apply(&short),
-        Err(CodecError::Corrupt)
-    );
+    assert_eq!(Decoder::new().unwrap().apply(&short), Err(CodecError::Corrupt));
 
     let mut huge = frame;
     huge.width = MAX_WIDTH + 1;
-    assert!(matches!(
-        Decoder::new().unwrap().apply(&huge),
-        Err(CodecError::BadSize(..))
-    ));
-    assert!(matches!(
-        enc.encode(10, 10, &[0; 3]),
-        Err(CodecError::BufferLength { .. })
-    ));
+    assert!(matches!(Decoder::new().unwrap().apply(&huge), Err(CodecError::BadSize(..))));
+    assert!(matches!(enc.encode(10, 10, &[0; 3]), Err(CodecError::BufferLength { .. })));
 }
 
 proptest! {

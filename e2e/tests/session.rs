@@ -1,0 +1,80 @@
+//! A real session on a real X display: pixel-exact frames, input that lands,
+//! and input that is dropped without control consent.
+
+use std::time::{Duration, Instant};
+
+use tether_e2e::image::{capture_display, differing_pixels, read_png};
+use tether_e2e::{STEP, Scene, read_code};
+
+#[test]
+fn console_snapshot_equals_an_independent_capture() -> anyhow::Result<()> {
+    let scene = Scene::new(&[])?;
+    let _xterm = scene.x_client(
+        "xterm",
+        &[
+            "-geometry",
+            "80x24+20+30",
+            "-e",
+            "sh",
+            "-c",
+            "printf 'Tether pixel test: 0123456789 ABC xyz\\n'; exec sleep 600",
+        ],
+    )?;
+    scene.wait_window("xterm")?;
+    std::thread::sleep(Duration::from_millis(500));
+    let snap = scene.path("snap.png");
+    let mut console =
+        scene.console(&format!("expect-path direct\nwait-idle 800\nsnapshot {}\nend\n", snap.display()))?;
+    let code = read_code(&console)?;
+    let mut agent = scene.agent(&code, Some("view"))?;
+    assert!(console.wait_exit(STEP)?.success(), "console failed:\n{}", console.all_output());
+    assert!(agent.wait_exit(STEP)?.success(), "agent failed:\n{}", agent.all_output());
+
+    let ours = read_png(&snap)?;
+    let reference = capture_display(&scene.x.display, &scene.path("reference.png"))?;
+    assert_eq!((ours.width, ours.height), (1280, 800));
+    assert_eq!(differing_pixels(&ours, &reference)?, 0, "the console's picture differs from the display");
+    // The picture is not trivially blank: the xterm and its text are there.
+    let distinct: std::collections::HashSet<&[u8]> = ours.pixels.chunks_exact(3).collect();
+    assert!(distinct.len() >= 2, "snapshot has only {} colour(s)", distinct.len());
+    Ok(())
+}
+
+#[test]
+fn scripted_pointer_and_typing_land_on_the_customer_display() -> anyhow::Result<()> {
+    let scene = Scene::new(&[])?;
+    let out = scene.path("typed.txt");
+    let shell = format!("IFS= read -r line; printf '%s' \"$line\" > {}; exec sleep 600", out.display());
+    let _xterm = scene.x_client("xterm", &["-geometry", "80x24+0+0", "-e", "sh", "-c", &shell])?;
+    scene.wait_window("xterm")?;
+    let script =
+        "wait-control\nmove 200 150\nclick left\nwait 300\ntype héllo tether ✓\nkey Return\nwait 800\nend\n";
+    let mut console = scene.console(script)?;
+    let code = read_code(&console)?;
+    let mut agent = scene.agent(&code, Some("view,control"))?;
+    assert!(console.wait_exit(STEP)?.success(), "console failed:\n{}", console.all_output());
+    agent.wait_exit(STEP)?;
+
+    assert_eq!(scene.pointer()?, (200, 150));
+    let start = Instant::now();
+    while !out.exists() && start.elapsed() < STEP {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(std::fs::read_to_string(&out)?, "héllo tether ✓");
+    Ok(())
+}
+
+#[test]
+fn without_control_consent_input_is_dropped_and_logged() -> anyhow::Result<()> {
+    let scene = Scene::new(&[])?;
+    let before = scene.pointer()?;
+    let mut console = scene.console("wait-idle 300\nmove 17 23\nclick left\ntype nope\nwait 800\nend\n")?;
+    let code = read_code(&console)?;
+    let mut agent = scene.agent(&code, Some("view"))?;
+    assert!(console.wait_exit(STEP)?.success(), "console failed:\n{}", console.all_output());
+    agent.wait_exit(STEP)?;
+    assert_eq!(scene.pointer()?, before, "the pointer moved without control consent");
+    agent.wait_for_stderr("dropped input from the technician (pointer move)", Duration::from_secs(1))?;
+    agent.wait_for_stderr("dropped input from the technician (text)", Duration::from_secs(1))?;
+    Ok(())
+}
