@@ -54,6 +54,7 @@ async fn pair(client: &mut SignalClient, code: &PairingCode) -> Result<Paired, A
     let psk = pairing::pake(client, code, Role::Agent).await?;
     let udp = UdpPath::bind(SocketAddr::new(socket::local_ip_towards(client.server_addr())?, 0))?;
     let mine = vec![udp.local_addr()?];
+    info!(addr = %mine[0], "waiting for the technician to connect");
     let path = udp.kind();
     let endpoint = socket::endpoint(Box::new(udp), Some(peer::peer_server_config()?))?;
     pairing::exchange_candidates(client, mine).await?;

@@ -82,7 +82,10 @@ impl Rendezvous {
     /// Starts a server on a free loopback port, with extra arguments.
     pub fn start(data: &Path, extra: &[&str]) -> anyhow::Result<Self> {
         let data_s = data.display().to_string();
-        let mut args = vec!["--data", &data_s, "--listen", "127.0.0.1:0"];
+        let mut args = vec!["--data", data_s.as_str()];
+        if !extra.contains(&"--listen") {
+            args.extend(["--listen", "127.0.0.1:0"]);
+        }
         args.extend_from_slice(extra);
         let proc = Proc::spawn("rendezvous", bin("tether-rendezvous")?, &args, &[])?;
         let addr =

@@ -25,6 +25,8 @@ use tether_protocol::handshake::{HandshakeConfig, Initiator, MAX_HANDSHAKE_MESSA
 use tether_protocol::wire;
 
 use crate::TransportError;
+use tracing::warn;
+
 use crate::framed::{FramedRecv, FramedSend};
 use crate::tls::{ALPN_PEER, Expect, Identity, Verifier};
 
@@ -36,6 +38,8 @@ pub const CLOSE_PROTOCOL: u32 = 0x11;
 pub const CLOSE_ENDED: u32 = 0;
 
 const SETUP_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the agent waits for its console to connect and authenticate.
+pub const ACCEPT_WINDOW: Duration = Duration::from_secs(30);
 const BINDING_LABEL: &[u8] = b"EXPORTER-tether/1 channel binding";
 
 /// The secrets a peer brings to a session.
@@ -112,15 +116,48 @@ pub async fn connect(
     }
 }
 
-/// The agent's side: accept one console and set up the session.
+/// The agent's side: accept the console and set up the session.
+///
+/// Connections that fail the handshake (wrong key, garbage, truncated
+/// frames) are closed and logged, and the agent keeps waiting for the real
+/// console until [`ACCEPT_WINDOW`] runs out. Once a session is up, every
+/// further connection attempt is refused.
 pub async fn accept(
     endpoint: &quinn::Endpoint,
     secrets: &PeerSecrets<'_>,
 ) -> Result<(quinn::Connection, SessionKeys, AgentChannels), TransportError> {
-    let incoming = timed("waiting for the technician", async {
-        endpoint.accept().await.ok_or(TransportError::Protocol("endpoint closed"))
-    })
-    .await?;
+    let deadline = tokio::time::Instant::now() + ACCEPT_WINDOW;
+    let mut last_error = None;
+    loop {
+        let incoming = match tokio::time::timeout_at(deadline, endpoint.accept()).await {
+            Err(_) => return Err(last_error.unwrap_or(TransportError::Timeout("waiting for the technician"))),
+            Ok(None) => return Err(TransportError::Protocol("endpoint closed")),
+            Ok(Some(incoming)) => incoming,
+        };
+        let remote = incoming.remote_address();
+        match accept_one(incoming, secrets).await {
+            Ok(session) => {
+                let endpoint = endpoint.clone();
+                tokio::spawn(async move {
+                    while let Some(other) = endpoint.accept().await {
+                        warn!(remote = %other.remote_address(), "refused a connection: a session is running");
+                        other.refuse();
+                    }
+                });
+                return Ok(session);
+            }
+            Err(e) => {
+                warn!(%remote, "rejected a connection: {e}");
+                last_error = Some(e);
+            }
+        }
+    }
+}
+
+async fn accept_one(
+    incoming: quinn::Incoming,
+    secrets: &PeerSecrets<'_>,
+) -> Result<(quinn::Connection, SessionKeys, AgentChannels), TransportError> {
     let conn = timed("connecting to the technician", async { Ok(incoming.await?) }).await?;
     let result = timed("the secure handshake", async {
         let bind = binding(&conn)?;

@@ -32,6 +32,12 @@ impl SignalSender {
         self.0.send_message(msg).await
     }
 
+    /// Writes `bytes` as they are, bypassing framing. Only hostile-input
+    /// tests want this: they prove the server survives broken clients.
+    pub async fn send_unframed(&mut self, bytes: &[u8]) -> Result<(), TransportError> {
+        self.0.send_raw(bytes).await
+    }
+
     /// Ends the stream and waits (briefly) until the server has everything
     /// we sent, so closing the connection next loses nothing.
     pub async fn finish(&mut self) {
