@@ -1,6 +1,7 @@
 //! `cargo xtask test | demo | bench`: the project's two README commands and
 //! the benchmark. Installs missing Debian packages, starts Xvfb where needed.
 
+mod bench;
 mod demo;
 mod packages;
 
@@ -79,8 +80,12 @@ fn dispatch() -> anyhow::Result<()> {
             let bins = build_bins(false)?;
             demo::run(&root(), &bins)
         }
+        Some("bench") => {
+            packages::ensure(packages::NEEDED)?;
+            bench::run(&root())
+        }
         _ => {
-            eprintln!("usage: cargo xtask test | demo");
+            eprintln!("usage: cargo xtask test | demo | bench");
             std::process::exit(2);
         }
     }

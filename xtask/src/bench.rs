@@ -1,0 +1,43 @@
+//! `cargo xtask bench`: builds the benchmark in release mode and runs it on a
+//! 1920×1080 Xvfb with a full-screen xterm, printing a table.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use tether_e2e::Xvfb;
+
+/// Runs the screen benchmark.
+pub fn run(root: &Path) -> anyhow::Result<()> {
+    let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .current_dir(root)
+        .args(["build", "--release", "--locked", "-p", "tether-bench"])
+        .status()
+        .context("building the benchmark")?;
+    if !status.success() {
+        bail!("building the benchmark failed");
+    }
+    let xvfb = Xvfb::start("1920x1080x24")?;
+    // The default fixed font is 6×13 pixels: 320×83 cells fill 1920×1080.
+    let mut xterm = Command::new("xterm")
+        .args(["-geometry", "320x83+0+0", "-e", "bash", "--norc"])
+        .env("DISPLAY", &xvfb.display)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting xterm")?;
+    std::thread::sleep(Duration::from_secs(1));
+    // No window manager: keyboard focus follows the pointer.
+    let _ = Command::new("xdotool").args(["mousemove", "960", "540"]).env("DISPLAY", &xvfb.display).status();
+    let status = Command::new(root.join("target/release/tether-bench"))
+        .env("DISPLAY", &xvfb.display)
+        .status()
+        .context("running the benchmark")?;
+    let _ = xterm.kill();
+    let _ = xterm.wait();
+    if !status.success() {
+        bail!("the benchmark failed");
+    }
+    Ok(())
+}
