@@ -213,7 +213,13 @@ pub async fn run(opts: AgentOptions, platform: Platform) -> Result<EndReason, Ag
         SessionReport::Ended { bytes_sent: stats.udp_tx.bytes, bytes_received: stats.udp_rx.bytes },
     )
     .await;
-    conn.close(peer::CLOSE_ENDED.into(), b"session ended");
+    match &outcome {
+        Ok(_) => conn.close(peer::CLOSE_ENDED.into(), b"session ended"),
+        Err(e) => {
+            warn!("ending the session: {e}");
+            conn.close(peer::CLOSE_PROTOCOL.into(), b"protocol error");
+        }
+    }
     endpoint.wait_idle().await;
     handle.close(sender.into_inner()).await;
     outcome

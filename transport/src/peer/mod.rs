@@ -95,6 +95,11 @@ pub async fn connect(
         let m2 = next_handshake(&mut recv).await?;
         let (keys, m3) = state.read_reply(&m2)?;
         send.send(&m3).await?;
+        // The agent ends the handshake stream once message 3 checks out; a
+        // wrong key closes the connection instead, and we say so here.
+        if recv.next().await?.is_some() {
+            return Err(TransportError::Protocol("unexpected data after the handshake"));
+        }
         let mut raw = HashMap::new();
         for id in ChannelId::ALL {
             let (s, r) = conn.open_bi().await?;
@@ -169,6 +174,7 @@ async fn accept_one(
         send.send(&m2).await?;
         let m3 = next_handshake(&mut recv).await?;
         let keys = state.read_finish(&m3)?;
+        let _ = send.stream_mut().finish();
         let mut raw = HashMap::new();
         while raw.len() < ChannelId::ALL.len() {
             let (s, mut r) = conn.accept_bi().await?;
@@ -285,3 +291,6 @@ macro_rules! side {
 
 side!(ConsoleChannels, "The console's typed channels.", ConsoleToAgent, AgentToConsole);
 side!(AgentChannels, "The agent's typed channels.", AgentToConsole, ConsoleToAgent);
+
+#[cfg(test)]
+mod tests;
