@@ -121,6 +121,9 @@ pub enum SignalError {
     /// Someone already used this code.
     #[error("That code was already used. Ask your technician for a new one.")]
     CodeUsed,
+    /// This technician holds too many unused codes.
+    #[error("you have too many unused codes; use them or let them expire")]
+    TooManyCodes,
     /// Too many live codes or connections.
     #[error("the server is busy; try again in a minute")]
     Busy,

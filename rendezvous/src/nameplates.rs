@@ -64,6 +64,15 @@ impl<T> Nameplates<T> {
         }
     }
 
+    /// Live codes whose owner matches `pred`.
+    pub fn live_where(&mut self, now: Duration, pred: impl Fn(&T) -> bool) -> usize {
+        self.sweep(now);
+        self.entries
+            .values()
+            .filter(|(s, d)| matches!(s, State::Live { .. }) && d.as_ref().is_some_and(&pred))
+            .count()
+    }
+
     /// Allocates a fresh nameplate owned by `data`.
     pub fn allocate(&mut self, now: Duration, data: T, rng: &mut impl Rng) -> Result<Nameplate, SignalError> {
         self.sweep(now);
@@ -148,6 +157,17 @@ mod tests {
         uniq.sort_unstable();
         uniq.dedup();
         assert_eq!(uniq.len(), plates.len());
+    }
+
+    #[test]
+    fn live_codes_are_counted_per_owner() {
+        let mut rng = rand::thread_rng();
+        let mut n = Nameplates::new(secs(60));
+        for owner in [1, 1, 2] {
+            n.allocate(secs(0), owner, &mut rng).unwrap();
+        }
+        assert_eq!(n.live_where(secs(1), |o| *o == 1), 2);
+        assert_eq!(n.live_where(secs(61), |o| *o == 1), 0, "expired codes do not count");
     }
 
     #[test]

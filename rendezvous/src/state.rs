@@ -14,6 +14,9 @@ use crate::nameplates::Nameplates;
 use crate::record::{ConsentEvent, Outcome, SessionRecord, unix_now};
 use crate::store::Store;
 
+/// Most live codes one console connection may hold at once.
+pub(crate) const MAX_CODES_PER_CONNECTION: usize = 16;
+
 /// Identifies one client connection.
 pub(crate) type ConnId = u64;
 
@@ -138,6 +141,9 @@ impl Shared {
     pub(crate) fn create_code(&self, id: ConnId) -> Result<(Nameplate, Duration), SignalError> {
         let mut g = self.lock();
         let now = self.now();
+        if g.nameplates.live_where(now, |owner| *owner == id) >= MAX_CODES_PER_CONNECTION {
+            return Err(SignalError::TooManyCodes);
+        }
         let ttl = g.nameplates.ttl();
         let plate = g.nameplates.allocate(now, id, &mut rand::thread_rng())?;
         Ok((plate, ttl))
@@ -242,5 +248,75 @@ impl Shared {
             live.record.clone()
         };
         self.persist(Some(record))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+
+    fn technician() -> Role {
+        Role::Technician { name: "alice".into(), organisation: "Acme".into() }
+    }
+
+    #[test]
+    fn pairing_relay_burn_and_leave() {
+        let store = Arc::new(MemoryStore::default());
+        let shared = Shared::new(store.clone(), Duration::from_secs(600));
+        let (ctx, mut crx) = mpsc::channel(8);
+        let (atx, mut arx) = mpsc::channel(8);
+        let console = shared.register(ctx);
+        let agent = shared.register(atx);
+        shared.set_role(console, technician());
+        let (plate, _) = shared.create_code(console).unwrap();
+        assert_eq!(shared.relay(agent, PeerSignal::PairingFailed), Err(SignalError::Unexpected));
+
+        assert_eq!(shared.join(agent, plate).unwrap(), ("alice".into(), "Acme".into()));
+        assert_eq!(crx.try_recv().unwrap(), ServerToClient::PeerJoined);
+        shared.relay(agent, PeerSignal::Pake(vec![1, 2])).unwrap();
+        assert_eq!(crx.try_recv().unwrap(), ServerToClient::Relay(PeerSignal::Pake(vec![1, 2])));
+        shared.relay(console, PeerSignal::PairingFailed).unwrap();
+        assert_eq!(crx.try_recv().unwrap(), ServerToClient::CodeBurned { nameplate: plate });
+        assert_eq!(arx.try_recv().unwrap(), ServerToClient::Relay(PeerSignal::PairingFailed));
+        assert_eq!(store.sessions().unwrap()[0].outcome, Outcome::WrongCode);
+
+        shared.unregister(console);
+        assert_eq!(arx.try_recv().unwrap(), ServerToClient::PeerLeft);
+        assert_eq!(shared.join(agent, plate), Err(SignalError::CodeUsed));
+    }
+
+    #[test]
+    fn codes_per_connection_are_bounded() {
+        let shared = Shared::new(Arc::new(MemoryStore::default()), Duration::from_secs(600));
+        let (tx, _rx) = mpsc::channel(8);
+        let console = shared.register(tx);
+        shared.set_role(console, technician());
+        for _ in 0..MAX_CODES_PER_CONNECTION {
+            shared.create_code(console).unwrap();
+        }
+        assert_eq!(shared.create_code(console), Err(SignalError::TooManyCodes));
+    }
+
+    #[test]
+    fn reports_fill_the_record_and_consent_comes_only_from_the_agent() {
+        let store = Arc::new(MemoryStore::default());
+        let shared = Shared::new(store.clone(), Duration::from_secs(600));
+        let (ctx, _crx) = mpsc::channel(8);
+        let (atx, _arx) = mpsc::channel(8);
+        let (console, agent) = (shared.register(ctx), shared.register(atx));
+        shared.set_role(console, technician());
+        let (plate, _) = shared.create_code(console).unwrap();
+        shared.join(agent, plate).unwrap();
+        let consent = SessionReport::Consent { view: true, control: false, preset: true };
+        assert_eq!(shared.report(console, consent.clone()), Err(SignalError::Unexpected));
+        shared.report(agent, consent).unwrap();
+        shared
+            .report(console, SessionReport::Connected { path: tether_protocol::signal::PathKind::Direct })
+            .unwrap();
+        shared.report(console, SessionReport::Ended { bytes_sent: 10, bytes_received: 32 }).unwrap();
+        let r = &store.sessions().unwrap()[0];
+        assert_eq!((r.bytes, r.outcome, r.consent.len()), (42, Outcome::Ended, 1));
+        assert!(r.consent[0].preset);
     }
 }
