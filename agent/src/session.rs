@@ -205,6 +205,7 @@ pub async fn run(opts: AgentOptions, platform: Platform) -> Result<EndReason, Ag
     } else {
         let reason = "The customer declined to share the screen.".to_owned();
         control_send.send(&control::AgentToConsole::Ended { reason }).await?;
+        control_send.finish_and_flush().await;
         Ok(EndReason::Declined)
     };
     let stats = conn.stats();

@@ -78,3 +78,18 @@ fn without_control_consent_input_is_dropped_and_logged() -> anyhow::Result<()> {
     agent.wait_for_stderr("dropped input from the technician (text)", Duration::from_secs(1))?;
     Ok(())
 }
+
+#[test]
+fn a_customer_who_declines_shares_nothing() -> anyhow::Result<()> {
+    let scene = Scene::new(&[])?;
+    let snap = scene.path("never.png");
+    let mut console = scene.console(&format!("snapshot {}\nend\n", snap.display()))?;
+    let code = read_code(&console)?;
+    let mut agent = scene.agent(&code, Some("none"))?;
+    assert!(agent.wait_exit(STEP)?.success(), "agent failed:\n{}", agent.all_output());
+    agent.wait_for_stdout("You declined; nothing was shared.", STEP)?;
+    console.wait_for_stdout("the customer ended the session: The customer declined", STEP)?;
+    assert!(!console.wait_exit(STEP)?.success(), "the script went on without a screen");
+    assert!(!snap.exists(), "a snapshot was written without consent to view");
+    Ok(())
+}

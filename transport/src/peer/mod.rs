@@ -222,6 +222,15 @@ impl<M: Serialize> ChannelSend<M> {
     pub fn finish(&mut self) {
         let _ = self.framed.stream_mut().finish();
     }
+
+    /// Finishes the stream and waits (at most two seconds) until the peer
+    /// has received everything, so closing the connection next loses nothing.
+    pub async fn finish_and_flush(&mut self) {
+        let stream = self.framed.stream_mut();
+        if stream.finish().is_ok() {
+            let _ = tokio::time::timeout(Duration::from_secs(2), stream.stopped()).await;
+        }
+    }
 }
 
 /// Receives sealed messages of type `M` on one channel.
