@@ -1,9 +1,13 @@
 //! The technician's console: session logic (shared by every front end), the
-//! headless scripted mode, and snapshots. The iced GUI builds on `session`.
+//! headless scripted mode, snapshots, and the iced GUI (`gui`, one module per
+//! screen under `screen`), which builds on `session` like headless mode does.
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod gui;
 pub mod headless;
+pub mod mapping;
+pub mod screen;
 pub mod script;
 pub mod session;
 pub mod snapshot;

@@ -21,12 +21,15 @@ struct Cli {
     /// Run without a window: log in, make a code, run a script.
     #[arg(long)]
     headless: bool,
-    /// The rendezvous server, HOST:PORT.
+    /// The rendezvous server, HOST:PORT (needed with --headless).
     #[arg(long)]
-    server: String,
-    /// Technician account name.
+    server: Option<String>,
+    /// Technician account name (needed with --headless).
     #[arg(long)]
-    user: String,
+    user: Option<String>,
+    /// In the window: make a session code right after logging in.
+    #[arg(long)]
+    new_code: bool,
     /// Read the password from the first line of standard input.
     #[arg(long)]
     password_stdin: bool,
@@ -70,9 +73,6 @@ fn password(from_stdin: bool) -> anyhow::Result<String> {
 
 fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    if !cli.headless {
-        bail!("the windowed console is not built yet; run with --headless");
-    }
     let commands = match &cli.script {
         Some(p) => {
             let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
@@ -87,10 +87,23 @@ fn run() -> anyhow::Result<()> {
             .context("no home directory; pass --data DIR")?,
     };
     let trust = ServerTrust { pinned: cli.server_cert, known: KnownServers::in_dir(&data) };
+    if !cli.headless {
+        let opts = tether_console::gui::Options {
+            server: cli.server.clone().unwrap_or_default(),
+            user: cli.user.clone().unwrap_or_default(),
+            password: if cli.password_stdin { Some(password(true)?) } else { None },
+            new_code: cli.new_code,
+            trust,
+        };
+        return tether_console::gui::run(opts).map_err(|e| anyhow::anyhow!("the window failed: {e}"));
+    }
+    let (Some(server), Some(user)) = (cli.server.clone(), cli.user.clone()) else {
+        bail!("--headless needs --server HOST:PORT and --user NAME");
+    };
     let password = password(cli.password_stdin)?;
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async {
-        let mut tech = Technician::login(&cli.server, &trust, &cli.user, &password).await?;
+        let mut tech = Technician::login(&server, &trust, &user, &password).await?;
         println!("logged in as {} ({})", tech.name, tech.organisation);
         let (code, ttl) = tech.new_code().await?;
         println!("code: {code}");

@@ -220,13 +220,28 @@ impl LiveSession {
 
     /// Sends the technician's hello and asks the customer for control.
     pub async fn greet_and_request_control(&mut self) -> Result<(), ConsoleError> {
+        self.greet().await?;
+        self.request_control().await
+    }
+
+    /// Sends the technician's hello.
+    pub async fn greet(&mut self) -> Result<(), ConsoleError> {
         let hello = control::ConsoleToAgent::Hello {
             technician: self.technician.name.clone(),
             organisation: self.technician.organisation.clone(),
         };
-        self.control.send(&hello).await?;
-        self.control.send(&control::ConsoleToAgent::RequestControl).await?;
-        Ok(())
+        Ok(self.control.send(&hello).await?)
+    }
+
+    /// Asks the customer for control.
+    pub async fn request_control(&mut self) -> Result<(), ConsoleError> {
+        Ok(self.control.send(&control::ConsoleToAgent::RequestControl).await?)
+    }
+
+    /// The current round-trip time.
+    #[must_use]
+    pub fn rtt(&self) -> Duration {
+        self.conn.rtt()
     }
 
     /// Sends one input event. Sent even without control: the agent decides.

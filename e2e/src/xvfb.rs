@@ -28,7 +28,9 @@ impl Xvfb {
     pub fn start(size: &str) -> anyhow::Result<Self> {
         let _one_at_a_time = STARTING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut child = Command::new("Xvfb")
-            .args(["-displayfd", "1", "-screen", "0", size, "-nolisten", "tcp", "-ac"])
+            // -noreset: without it the server resets (and forgets settings
+            // such as the root colour) whenever its last client leaves.
+            .args(["-displayfd", "1", "-screen", "0", size, "-nolisten", "tcp", "-ac", "-noreset"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

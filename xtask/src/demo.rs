@@ -1,5 +1,6 @@
 //! `cargo xtask demo`: a local rendezvous, an agent on this desktop (or on
-//! Xvfb with an xterm and a clock), and a headless console paired by code.
+//! Xvfb with an xterm and a clock), and the console window paired by code,
+//! with a screenshot of the console after 10 s.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -43,10 +44,11 @@ pub fn run(root: &Path, bins: &Path) -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
     let data = dir.join("rendezvous");
-    let snapshot = dir.join("console-snapshot.png");
+    let snapshot = dir.join("console-screenshot.png");
     let bin = |n: &str| bins.join(n);
 
-    // Declared before the X clients so it is dropped (killed) after them.
+    // Declared before the X clients so they are dropped (killed) after them.
+    let mut console_x = None;
     let mut xvfb = None;
     let mut x_clients = Vec::new();
     let display = match std::env::var("DISPLAY") {
@@ -95,14 +97,17 @@ pub fn run(root: &Path, bins: &Path) -> anyhow::Result<()> {
     let addr = server.wait_for_stdout("listening on ", Duration::from_secs(30))?.replace("listening on ", "");
     let fp = server.wait_for_stdout("fingerprint ", Duration::from_secs(30))?.replace("fingerprint ", "");
 
-    let script = dir.join("demo-script.txt");
-    std::fs::write(&script, format!("wait 10000\nsnapshot {}\nend\n", snapshot.display()))?;
+    // The console window gets its own display when there is no desktop, so
+    // it does not film itself through the agent.
+    let console_display = match &xvfb {
+        Some(_) => console_x.insert(Xvfb::start("1280x800x24")?).display.clone(),
+        None => display.clone(),
+    };
     let console_data = dir.join("console").display().to_string();
     let mut console = Proc::spawn_with_stdin(
         "console",
         bin("tether-console"),
         &[
-            "--headless",
             "--server",
             &addr,
             "--server-cert",
@@ -110,15 +115,14 @@ pub fn run(root: &Path, bins: &Path) -> anyhow::Result<()> {
             "--user",
             "demo",
             "--password-stdin",
+            "--new-code",
             "--data",
             &console_data,
-            "--script",
-            &script.display().to_string(),
         ],
-        &[],
+        &[("DISPLAY", &console_display)],
         &format!("{PASSWORD}\n"),
     )?;
-    let code = console.wait_for_stdout("code: ", Duration::from_secs(30))?.replace("code: ", "");
+    let code = console.wait_for_stdout("code: ", Duration::from_secs(60))?.replace("code: ", "");
     eprintln!("demo: the technician's code is {code}; the customer's agent joins with it");
     let agent_data = dir.join("agent").display().to_string();
     let mut agent = Proc::spawn(
@@ -138,13 +142,21 @@ pub fn run(root: &Path, bins: &Path) -> anyhow::Result<()> {
         ],
         &[("DISPLAY", &display)],
     )?;
-    let status = console.wait_exit(Duration::from_secs(60))?;
-    let _ = agent.wait_exit(Duration::from_secs(10));
-    drop(server);
+    console.wait_for_stdout("path: ", Duration::from_secs(60))?;
+    eprintln!("demo: connected; watching for 10 s");
+    std::thread::sleep(Duration::from_secs(10));
+    let status = Command::new("import")
+        .args(["-display", &console_display, "-window", "root"])
+        .arg(format!("PNG24:{}", snapshot.display()))
+        .status()
+        .context("running import")?;
     if !status.success() {
-        anyhow::bail!("the console failed:\n{}", console.all_output());
+        anyhow::bail!("could not take the console screenshot");
     }
-    eprintln!("demo: code {code}, console snapshot saved to {}", snapshot.display());
+    console.kill();
+    let _ = agent.wait_exit(Duration::from_secs(20));
+    drop(server);
+    eprintln!("demo: code {code}; console screenshot saved to {}", snapshot.display());
     println!("{}", snapshot.display());
     Ok(())
 }

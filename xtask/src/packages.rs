@@ -23,6 +23,12 @@ pub const NEEDED: &[&str] = &[
     "imagemagick",
     "xterm",
     "x11-utils",
+    "x11-xserver-utils",
+    // The iced console on X11: winit loads these at run time.
+    "libxkbcommon-x11-0",
+    "libxcursor1",
+    "libxrandr2",
+    "libxi6",
 ];
 
 fn installed(pkg: &str) -> bool {

@@ -1,0 +1,176 @@
+//! Dashboard: make a session code, show it large with a countdown, and list
+//! this console's recent sessions.
+
+use std::time::{Duration, Instant};
+
+use iced::widget::{button, column, container, row, text};
+use iced::{Center, Element, Fill};
+
+/// Where the current code stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeState {
+    /// No code yet.
+    None,
+    /// Asking the server.
+    Requesting,
+    /// Read it to the customer.
+    Waiting {
+        /// `123-4567`.
+        code: String,
+        /// When it stops working.
+        expires: Instant,
+    },
+    /// The customer typed it; setting up the secure connection.
+    Connecting,
+    /// It failed; why, in words.
+    Failed(String),
+}
+
+/// The dashboard.
+#[derive(Debug, Clone)]
+pub struct Dashboard {
+    /// Who is logged in.
+    pub technician: String,
+    /// The current code.
+    pub code: CodeState,
+    /// Recent sessions, newest first, one line each.
+    pub recent: Vec<String>,
+    now: Instant,
+}
+
+/// What the user did.
+#[derive(Debug, Clone)]
+pub enum Message {
+    /// Make a new code.
+    NewCode,
+    /// Copy the code to the clipboard.
+    Copy,
+    /// Log out.
+    LogOut,
+}
+
+/// What the app must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// Ask the server for a code and wait for the customer.
+    NewCode,
+    /// Put this on the clipboard.
+    Copy(String),
+    /// Back to the login screen.
+    LogOut,
+}
+
+fn countdown(left: Duration) -> String {
+    let s = left.as_secs();
+    format!("expires in {}:{:02}", s / 60, s % 60)
+}
+
+impl Dashboard {
+    /// A dashboard for `technician`.
+    #[must_use]
+    pub fn new(technician: String, now: Instant) -> Self {
+        Self { technician, code: CodeState::None, recent: Vec::new(), now }
+    }
+
+    /// Advances the countdown.
+    pub fn tick(&mut self, now: Instant) {
+        self.now = now;
+        if let CodeState::Waiting { code, expires } = &self.code
+            && *expires <= now
+        {
+            self.code = CodeState::Failed(format!("Code {code} expired; make a new one."));
+        }
+    }
+
+    /// Handles one message.
+    pub fn update(&mut self, message: Message) -> Option<Event> {
+        match message {
+            Message::NewCode => {
+                self.code = CodeState::Requesting;
+                Some(Event::NewCode)
+            }
+            Message::Copy => match &self.code {
+                CodeState::Waiting { code, .. } => Some(Event::Copy(code.clone())),
+                _ => None,
+            },
+            Message::LogOut => Some(Event::LogOut),
+        }
+    }
+
+    /// The screen.
+    pub fn view(&self) -> Element<'_, Message> {
+        let busy =
+            matches!(self.code, CodeState::Requesting | CodeState::Connecting | CodeState::Waiting { .. });
+        let new_code = button(text("New session code"))
+            .on_press_maybe((!busy).then_some(Message::NewCode))
+            .padding([10, 20]);
+        let code: Element<'_, Message> = match &self.code {
+            CodeState::None => text("Make a code and read it to your customer.").into(),
+            CodeState::Requesting => text("Asking the server for a code…").into(),
+            CodeState::Waiting { code, expires } => column![
+                text(code.clone()).size(64),
+                row![
+                    text(countdown(expires.saturating_duration_since(self.now))),
+                    button(text("Copy")).on_press(Message::Copy)
+                ]
+                .spacing(12)
+                .align_y(Center),
+                text("Waiting for the customer to type the code…"),
+            ]
+            .spacing(8)
+            .align_x(Center)
+            .into(),
+            CodeState::Connecting => text("The customer is connecting…").into(),
+            CodeState::Failed(why) => text(why.clone()).style(text::danger).into(),
+        };
+        let recent = self
+            .recent
+            .iter()
+            .fold(column![text("Recent sessions").size(20)].spacing(4), |c, line| c.push(text(line.clone())));
+        let header = row![
+            text(format!("Logged in as {}", self.technician)).width(Fill),
+            button(text("Log out")).on_press(Message::LogOut)
+        ]
+        .align_y(Center);
+        container(column![header, new_code, code, recent].spacing(24).align_x(Center).padding(24))
+            .center_x(Fill)
+            .into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use iced_test::simulator;
+
+    #[test]
+    fn a_new_code_shows_with_its_countdown_and_expires() {
+        let start = Instant::now();
+        let mut dash = Dashboard::new("alice".into(), start);
+        let mut ui = simulator(dash.view());
+        ui.click("New session code").unwrap();
+        let messages: Vec<_> = ui.into_messages().collect();
+        let events: Vec<_> = messages.into_iter().filter_map(|m| dash.update(m)).collect();
+        assert_eq!(events, vec![Event::NewCode]);
+        dash.code = CodeState::Waiting { code: "123-4567".into(), expires: start + Duration::from_secs(600) };
+        dash.tick(start + Duration::from_secs(1));
+        {
+            let mut ui = simulator(dash.view());
+            assert!(ui.find("123-4567").is_ok());
+            assert!(ui.find("expires in 9:59").is_ok());
+        }
+        dash.tick(start + Duration::from_secs(601));
+        let mut ui = simulator(dash.view());
+        assert!(ui.find("Code 123-4567 expired; make a new one.").is_ok());
+    }
+
+    #[test]
+    fn a_burned_code_is_shown_plainly() {
+        let mut dash = Dashboard::new("alice".into(), Instant::now());
+        dash.code = CodeState::Failed(
+            "The customer typed a wrong code. Code 123-4567 is burned; make a new one.".into(),
+        );
+        let mut ui = simulator(dash.view());
+        assert!(ui.find("The customer typed a wrong code. Code 123-4567 is burned; make a new one.").is_ok());
+    }
+}

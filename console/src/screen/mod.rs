@@ -1,0 +1,6 @@
+//! The console's screens; each owns its `Message`, `update` and `view`, and
+//! reports what the app must do as an `Event`.
+
+pub mod dashboard;
+pub mod login;
+pub mod session;

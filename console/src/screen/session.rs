@@ -1,0 +1,209 @@
+//! Session: the customer's screen scaled to fit (or 1:1 with scrolling), the
+//! controls, and a status bar with path, RTT, fps, kB/s and the four words.
+
+use iced::widget::{button, column, container, image, mouse_area, responsive, row, scrollable, text};
+use iced::{Center, ContentFit, Element, Fill, Point, Size, mouse};
+use tether_protocol::channel::control::Consent;
+use tether_protocol::channel::input::{Action, ConsoleToAgent, MouseButton};
+
+use crate::mapping::Fit;
+
+/// Figures for the status bar.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Status {
+    /// `direct` or `relay`.
+    pub path: String,
+    /// Round-trip time in milliseconds.
+    pub rtt_ms: u64,
+    /// Frames per second.
+    pub fps: f64,
+    /// Screen kilobytes per second.
+    pub kbps: f64,
+    /// The short authentication string.
+    pub sas: String,
+}
+
+/// The session screen.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The latest picture and its size.
+    pub picture: Option<(image::Handle, u32, u32)>,
+    /// What the customer allows.
+    pub consent: Consent,
+    /// Status bar figures.
+    pub status: Status,
+    /// Set when the session is over: why.
+    pub ended: Option<String>,
+    actual_size: bool,
+}
+
+/// What the user did.
+#[derive(Debug, Clone)]
+pub enum Message {
+    /// The pointer moved over the picture (widget coordinates, widget size).
+    Moved(Point, Size),
+    /// A button went down or up over the picture.
+    Button(MouseButton, Action),
+    /// The wheel turned.
+    Wheel(mouse::ScrollDelta),
+    /// Ask for control.
+    RequestControl,
+    /// Switch between fit-to-window and 1:1.
+    ToggleFit,
+    /// End the session.
+    End,
+}
+
+/// What the app must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// Send this to the customer.
+    Input(ConsoleToAgent),
+    /// Ask the customer for control.
+    RequestControl,
+    /// End the session.
+    End,
+}
+
+impl Session {
+    /// A session screen with the given status.
+    #[must_use]
+    pub fn new(status: Status) -> Self {
+        Self { picture: None, consent: Consent::default(), status, ended: None, actual_size: false }
+    }
+
+    /// Handles one message.
+    pub fn update(&mut self, message: Message) -> Option<Event> {
+        let (w, h) = self.picture.as_ref().map(|(_, w, h)| (*w, *h))?;
+        match message {
+            Message::Moved(p, area) => {
+                let fit = Fit::new((area.width, area.height), (w, h), self.actual_size);
+                let (x, y) = fit.to_remote((p.x, p.y), (w, h))?;
+                self.consent.control.then_some(Event::Input(ConsoleToAgent::PointerMove { x, y }))
+            }
+            Message::Button(button, action) => {
+                self.consent.control.then_some(Event::Input(ConsoleToAgent::Button { button, action }))
+            }
+            Message::Wheel(delta) => {
+                let (dx, dy) = match delta {
+                    mouse::ScrollDelta::Lines { x, y } => (x, y),
+                    mouse::ScrollDelta::Pixels { x, y } => (x / 40.0, y / 40.0),
+                };
+                // iced: positive y scrolls up; ours: positive scrolls down.
+                let event = ConsoleToAgent::Wheel { dx: dx.round() as i32, dy: -(dy.round() as i32) };
+                self.consent.control.then_some(Event::Input(event))
+            }
+            Message::RequestControl => Some(Event::RequestControl),
+            Message::ToggleFit => {
+                self.actual_size = !self.actual_size;
+                None
+            }
+            Message::End => Some(Event::End),
+        }
+    }
+
+    fn picture(&self) -> Element<'_, Message> {
+        let Some((handle, w, h)) = self.picture.clone() else {
+            return container(text("Waiting for the customer's screen…")).center(Fill).into();
+        };
+        let actual = self.actual_size;
+        let area = move |area: Size| {
+            let img = image(handle.clone()).content_fit(if actual {
+                ContentFit::None
+            } else {
+                ContentFit::Contain
+            });
+            let img =
+                if actual { img.width(w as f32).height(h as f32) } else { img.width(Fill).height(Fill) };
+            let size = if actual { Size::new(w as f32, h as f32) } else { area };
+            mouse_area(img)
+                .on_move(move |p| Message::Moved(p, size))
+                .on_press(Message::Button(MouseButton::Left, Action::Press))
+                .on_release(Message::Button(MouseButton::Left, Action::Release))
+                .on_right_press(Message::Button(MouseButton::Right, Action::Click))
+                .on_middle_press(Message::Button(MouseButton::Middle, Action::Click))
+                .on_scroll(Message::Wheel)
+        };
+        if actual {
+            scrollable(area(Size::new(w as f32, h as f32)))
+                .direction(scrollable::Direction::Both {
+                    vertical: scrollable::Scrollbar::default(),
+                    horizontal: scrollable::Scrollbar::default(),
+                })
+                .width(Fill)
+                .height(Fill)
+                .into()
+        } else {
+            responsive(move |size| area(size).into()).into()
+        }
+    }
+
+    /// The screen.
+    pub fn view(&self) -> Element<'_, Message> {
+        let control = if self.consent.control {
+            text("You have control").style(text::success)
+        } else {
+            text("View only")
+        };
+        let bar = row![
+            button(text("Request control"))
+                .on_press_maybe((!self.consent.control).then_some(Message::RequestControl)),
+            button(text(if self.actual_size { "Fit to window" } else { "Actual size" }))
+                .on_press(Message::ToggleFit),
+            control,
+            text(format!(
+                "{} · RTT {} ms · {:.0} fps · {:.1} kB/s · {}",
+                self.status.path, self.status.rtt_ms, self.status.fps, self.status.kbps, self.status.sas
+            ))
+            .width(Fill),
+            button(text("End session")).on_press(Message::End).style(button::danger),
+        ]
+        .spacing(12)
+        .padding(8)
+        .align_y(Center);
+        let body: Element<'_, Message> = match &self.ended {
+            Some(why) => container(text(why.clone()).size(24)).center(Fill).into(),
+            None => self.picture(),
+        };
+        column![bar, body].into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use iced_test::simulator;
+
+    fn session_with_picture() -> Session {
+        let mut s = Session::new(Status {
+            path: "direct".into(),
+            sas: "acid amber atlas bear".into(),
+            ..Status::default()
+        });
+        s.picture = Some((image::Handle::from_rgba(4, 2, vec![255; 32]), 4, 2));
+        s
+    }
+
+    #[test]
+    fn input_is_sent_only_while_control_is_granted() {
+        let mut s = session_with_picture();
+        let moved = Message::Moved(Point::new(2.0, 1.0), Size::new(4.0, 2.0));
+        assert_eq!(s.update(moved.clone()), None, "no control, no input");
+        s.consent.control = true;
+        assert_eq!(s.update(moved), Some(Event::Input(ConsoleToAgent::PointerMove { x: 2, y: 1 })));
+        // Revoked by the customer: at once nothing more is sent.
+        s.consent.control = false;
+        assert_eq!(s.update(Message::Button(MouseButton::Left, Action::Press)), None);
+    }
+
+    #[test]
+    fn status_bar_shows_path_and_words_and_end_works() {
+        let mut s = session_with_picture();
+        let mut ui = simulator(s.view());
+        assert!(ui.find("direct · RTT 0 ms · 0 fps · 0.0 kB/s · acid amber atlas bear").is_ok());
+        ui.click("End session").unwrap();
+        let messages: Vec<_> = ui.into_messages().collect();
+        let events: Vec<_> = messages.into_iter().filter_map(|m| s.update(m)).collect();
+        assert_eq!(events, vec![Event::End]);
+    }
+}
