@@ -51,6 +51,8 @@ pub struct Options {
     pub new_code: bool,
     /// How to trust the server.
     pub trust: ServerTrust,
+    /// Where the last server and user are remembered.
+    pub data_dir: std::path::PathBuf,
 }
 
 type Live = Arc<tokio::sync::Mutex<Option<LiveSession>>>;
@@ -104,6 +106,15 @@ fn describe(e: &ConsoleError) -> (String, bool) {
 
 impl App {
     fn boot(opts: Options) -> (Self, Task<Message>) {
+        let mut opts = opts;
+        if opts.server.is_empty()
+            && let Some((server, user)) = remembered(&opts.data_dir)
+        {
+            opts.server = server;
+            if opts.user.is_empty() {
+                opts.user = user;
+            }
+        }
         let login = login::Login::new(opts.server.clone(), opts.user.clone());
         let password = opts.password.clone().unwrap_or_default();
         let mut app = Self {
@@ -192,6 +203,7 @@ impl App {
             }
             Message::LoggedIn(Ok(slot)) => {
                 self.technician = slot.take();
+                remember(&self.opts.data_dir, &self.opts.server, &self.opts.user);
                 self.name = self.technician.as_ref().map(|t| t.name.clone()).unwrap_or_default();
                 let mut dash = dashboard::Dashboard::new(self.name.clone(), Instant::now());
                 dash.recent = self.recent.clone();
@@ -368,6 +380,23 @@ impl App {
     }
 }
 
+const LAST_LOGIN: &str = "last_login";
+
+/// The server and user of the last successful login.
+fn remembered(dir: &std::path::Path) -> Option<(String, String)> {
+    let text = std::fs::read_to_string(dir.join(LAST_LOGIN)).ok()?;
+    let mut lines = text.lines();
+    Some((lines.next()?.to_owned(), lines.next().unwrap_or_default().to_owned()))
+}
+
+fn remember(dir: &std::path::Path, server: &str, user: &str) {
+    let write = std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::write(dir.join(LAST_LOGIN), format!("{server}\n{user}\n")));
+    if let Err(e) = write {
+        tracing::warn!("could not remember the server: {e}");
+    }
+}
+
 fn clock() -> String {
     let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     format!("{:02}:{:02} UTC", (secs / 3600) % 24, (secs / 60) % 60)
@@ -380,4 +409,18 @@ pub fn run(opts: Options) -> iced::Result {
         .subscription(App::subscription)
         .window_size((1280.0, 800.0))
         .run()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_server_and_user_are_remembered() {
+        let dir = std::env::temp_dir().join(format!("tether-gui-{}", std::process::id()));
+        assert_eq!(remembered(&dir), None);
+        remember(&dir, "rv.example:7700", "alice");
+        assert_eq!(remembered(&dir), Some(("rv.example:7700".into(), "alice".into())));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }

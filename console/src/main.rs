@@ -94,6 +94,7 @@ fn run() -> anyhow::Result<()> {
             password: if cli.password_stdin { Some(password(true)?) } else { None },
             new_code: cli.new_code,
             trust,
+            data_dir: data.clone(),
         };
         return tether_console::gui::run(opts).map_err(|e| anyhow::anyhow!("the window failed: {e}"));
     }
