@@ -288,6 +288,16 @@ impl App {
                             })
                         });
                     }
+                    Some(session::Event::Chat(line)) => {
+                        return self.live_task(|live| {
+                            Box::pin(async move {
+                                match live.lock().await.as_mut() {
+                                    Some(s) => s.chat(&line).await,
+                                    None => Ok(()),
+                                }
+                            })
+                        });
+                    }
                     Some(session::Event::End) => {
                         let Some(live) = self.live.take() else { return Task::none() };
                         return Task::perform(
@@ -333,6 +343,9 @@ impl App {
                 let Some(s) = guard.as_ref() else { return };
                 view.consent = *s.consent.borrow();
                 let v = s.view.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                if v.chat.len() != view.chat.len() || v.chat.last() != view.chat.last() {
+                    view.chat.clone_from(&v.chat);
+                }
                 if v.frames != self.shown_frames
                     && let Some((w, h, rgba)) = v.decoder.framebuffer()
                 {

@@ -166,6 +166,28 @@ pub struct View {
     pub screen: (u32, u32),
     /// Why the agent ended, if it did.
     pub ended: Option<String>,
+    /// The chat so far, oldest first: who wrote it, and what.
+    pub chat: Vec<(ChatAuthor, String)>,
+}
+
+/// Who wrote a chat line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChatAuthor {
+    /// This console.
+    Technician,
+    /// The customer.
+    Customer,
+}
+
+/// Most chat lines kept in memory.
+pub const MAX_CHAT_LINES: usize = 500;
+
+fn push_chat(view: &Mutex<View>, author: ChatAuthor, text: String) {
+    let mut v = lock(view);
+    if v.chat.len() >= MAX_CHAT_LINES {
+        v.chat.remove(0);
+    }
+    v.chat.push((author, text));
 }
 
 /// A running session with the customer.
@@ -204,6 +226,7 @@ impl LiveSession {
             last_frame: None,
             screen: (0, 0),
             ended: None,
+            chat: Vec::new(),
         }));
         let (consent_tx, consent) = watch::channel(Consent::default());
         let ConsoleChannels {
@@ -214,7 +237,7 @@ impl LiveSession {
         } = channels;
         tokio::spawn(receive_screen(screen_recv, screen_send, Arc::clone(&view), conn.clone()));
         tokio::spawn(receive_control(control_recv, consent_tx, Arc::clone(&view)));
-        tokio::spawn(receive_chat(chat_recv));
+        tokio::spawn(receive_chat(chat_recv, Arc::clone(&view)));
         Self { technician, endpoint, conn, input, control, chat, chat_id: 0, sas, path, consent, view }
     }
 
@@ -257,7 +280,9 @@ impl LiveSession {
         self.chat_id += 1;
         let msg =
             chat::ConsoleToAgent::Message(chat::ChatMessage { id: self.chat_id, text: text.to_owned() });
-        Ok(self.chat.send(&msg).await?)
+        self.chat.send(&msg).await?;
+        push_chat(&self.view, ChatAuthor::Technician, text.to_owned());
+        Ok(())
     }
 
     /// Adds a fact to the session record.
@@ -365,8 +390,9 @@ async fn receive_control(
     }
 }
 
-async fn receive_chat(mut recv: ChannelRecv<chat::AgentToConsole>) {
+async fn receive_chat(mut recv: ChannelRecv<chat::AgentToConsole>, view: Arc<Mutex<View>>) {
     while let Ok(Some(chat::AgentToConsole::Message(m))) = recv.recv().await {
         println!("customer: {}", m.text);
+        push_chat(&view, ChatAuthor::Customer, m.text);
     }
 }

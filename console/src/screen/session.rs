@@ -1,12 +1,15 @@
 //! Session: the customer's screen scaled to fit (or 1:1 with scrolling), the
 //! controls, and a status bar with path, RTT, fps, kB/s and the four words.
 
-use iced::widget::{button, column, container, image, mouse_area, responsive, row, scrollable, text};
+use iced::widget::{
+    button, column, container, image, mouse_area, responsive, row, scrollable, text, text_input,
+};
 use iced::{Center, ContentFit, Element, Fill, Point, Size, mouse};
 use tether_protocol::channel::control::Consent;
 use tether_protocol::channel::input::{Action, ConsoleToAgent, MouseButton};
 
 use crate::mapping::Fit;
+use crate::session::ChatAuthor;
 
 /// Figures for the status bar.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -34,6 +37,9 @@ pub struct Session {
     pub status: Status,
     /// Set when the session is over: why.
     pub ended: Option<String>,
+    /// The chat so far.
+    pub chat: Vec<(ChatAuthor, String)>,
+    draft: String,
     actual_size: bool,
 }
 
@@ -52,6 +58,10 @@ pub enum Message {
     ToggleFit,
     /// End the session.
     End,
+    /// The chat draft changed.
+    Draft(String),
+    /// Send the chat draft.
+    SendChat,
 }
 
 /// What the app must do.
@@ -63,17 +73,40 @@ pub enum Event {
     RequestControl,
     /// End the session.
     End,
+    /// Send a chat line.
+    Chat(String),
 }
 
 impl Session {
     /// A session screen with the given status.
     #[must_use]
     pub fn new(status: Status) -> Self {
-        Self { picture: None, consent: Consent::default(), status, ended: None, actual_size: false }
+        Self {
+            picture: None,
+            consent: Consent::default(),
+            status,
+            ended: None,
+            chat: Vec::new(),
+            draft: String::new(),
+            actual_size: false,
+        }
     }
 
     /// Handles one message.
     pub fn update(&mut self, message: Message) -> Option<Event> {
+        match message {
+            Message::Draft(d) => {
+                self.draft = d;
+                return None;
+            }
+            Message::SendChat => {
+                let text = std::mem::take(&mut self.draft);
+                return (!text.trim().is_empty()).then_some(Event::Chat(text));
+            }
+            Message::End => return Some(Event::End),
+            Message::RequestControl => return Some(Event::RequestControl),
+            _ => {}
+        }
         let (w, h) = self.picture.as_ref().map(|(_, w, h)| (*w, *h))?;
         match message {
             Message::Moved(p, area) => {
@@ -93,12 +126,11 @@ impl Session {
                 let event = ConsoleToAgent::Wheel { dx: dx.round() as i32, dy: -(dy.round() as i32) };
                 self.consent.control.then_some(Event::Input(event))
             }
-            Message::RequestControl => Some(Event::RequestControl),
             Message::ToggleFit => {
                 self.actual_size = !self.actual_size;
                 None
             }
-            Message::End => Some(Event::End),
+            Message::RequestControl | Message::End | Message::Draft(_) | Message::SendChat => None,
         }
     }
 
@@ -165,7 +197,25 @@ impl Session {
             Some(why) => container(text(why.clone()).size(24)).center(Fill).into(),
             None => self.picture(),
         };
-        column![bar, body].into()
+        let lines = self.chat.iter().fold(column![].spacing(4), |c, (who, line)| {
+            let who = match who {
+                ChatAuthor::Technician => "You",
+                ChatAuthor::Customer => "Customer",
+            };
+            c.push(text(format!("{who}: {line}")))
+        });
+        let chat = column![
+            text("Chat").size(18),
+            scrollable(lines).height(Fill),
+            text_input("Message to the customer", &self.draft)
+                .id("chat")
+                .on_input(Message::Draft)
+                .on_submit(Message::SendChat),
+        ]
+        .spacing(6)
+        .padding(8)
+        .width(260);
+        column![bar, row![body, chat]].into()
     }
 }
 
@@ -194,6 +244,21 @@ mod tests {
         // Revoked by the customer: at once nothing more is sent.
         s.consent.control = false;
         assert_eq!(s.update(Message::Button(MouseButton::Left, Action::Press)), None);
+    }
+
+    #[test]
+    fn chat_lines_are_sent_and_shown() {
+        let mut s = session_with_picture();
+        let mut ui = simulator(s.view());
+        ui.click(iced::widget::Id::new("chat")).unwrap();
+        let _ = ui.typewrite("hello");
+        let _ = ui.tap_key(iced::keyboard::key::Named::Enter);
+        let messages: Vec<_> = ui.into_messages().collect();
+        let events: Vec<_> = messages.into_iter().filter_map(|m| s.update(m)).collect();
+        assert_eq!(events, vec![Event::Chat("hello".into())]);
+        s.chat.push((ChatAuthor::Customer, "thanks".into()));
+        let mut ui = simulator(s.view());
+        assert!(ui.find("Customer: thanks").is_ok());
     }
 
     #[test]
