@@ -6,14 +6,17 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
+use iced::Task;
 use tether_agent::consent::{Preset, TerminalConsent};
+use tether_agent::gui::{self, Action, Message, Window, WindowConsent};
 use tether_agent::input::{EnigoSink, InputSink};
 use tether_agent::screen::{ScreenSource, XcapSource};
-use tether_agent::session::{self, AgentOptions, EndReason, Platform};
+use tether_agent::session::{self, AgentOptions, Command, EndReason, Platform};
 use tether_protocol::code::PairingCode;
 use tether_transport::pin::KnownServers;
 use tether_transport::signal_client::ServerTrust;
 use tether_transport::tls::Fingerprint;
+use tokio::sync::mpsc;
 
 /// Lets your technician see your screen, and with your permission, help.
 #[derive(Debug, Parser)]
@@ -34,6 +37,10 @@ struct Cli {
     /// Where to remember the server's key [default: platform data dir].
     #[arg(long)]
     data: Option<PathBuf>,
+    /// Run in the terminal instead of a window (consent asked on the
+    /// terminal, or answered with --accept).
+    #[arg(long)]
+    headless: bool,
 }
 
 fn ask_code() -> anyhow::Result<String> {
@@ -61,8 +68,86 @@ fn main() -> ExitCode {
     }
 }
 
+fn platform(consent: Arc<dyn tether_agent::consent::ConsentAsker>) -> Platform {
+    Platform {
+        screen: Box::new(|| XcapSource::primary().map(|s| Box::new(s) as Box<dyn ScreenSource>)),
+        input: Box::new(|| EnigoSink::new().map(|s| Box::new(s) as Box<dyn InputSink>)),
+        consent,
+        commands: None,
+        events: None,
+    }
+}
+
+fn data_dir(cli: &Cli) -> anyhow::Result<PathBuf> {
+    match &cli.data {
+        Some(d) => Ok(d.clone()),
+        None => directories::ProjectDirs::from("", "", "tether-agent")
+            .map(|p| p.data_dir().to_path_buf())
+            .ok_or_else(|| anyhow::anyhow!("no home directory; pass --data DIR")),
+    }
+}
+
+/// The window: code, consent dialogs, banner.
+struct App {
+    window: Window,
+    server: String,
+    trust: ServerTrust,
+    commands: Option<mpsc::UnboundedSender<Command>>,
+}
+
+impl App {
+    fn update(&mut self, message: Message) -> Task<Message> {
+        match self.window.update(message) {
+            Some(Action::Start(code)) => {
+                let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+                let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+                let (q_tx, q_rx) = mpsc::unbounded_channel();
+                self.commands = Some(cmd_tx);
+                let mut p = platform(Arc::new(WindowConsent(q_tx)));
+                p.commands = Some(cmd_rx);
+                p.events = Some(ev_tx);
+                let opts = AgentOptions { server: self.server.clone(), code, trust: self.trust.clone() };
+                Task::batch([
+                    Task::perform(session::run(opts, p), |r| Message::Finished(r.map_err(|e| e.to_string()))),
+                    gui::listen(ev_rx, Message::Event),
+                    gui::listen(q_rx, Message::Ask),
+                ])
+            }
+            Some(Action::Command(c)) => {
+                if let Some(tx) = &self.commands {
+                    let _ = tx.send(c);
+                }
+                Task::none()
+            }
+            None => Task::none(),
+        }
+    }
+
+    fn view(&self) -> iced::Element<'_, Message> {
+        self.window.view()
+    }
+}
+
 fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if !cli.headless {
+        let trust = ServerTrust { pinned: cli.server_cert, known: KnownServers::in_dir(&data_dir(&cli)?) };
+        let (server, code) = (cli.server.clone(), cli.code.clone());
+        return iced::application(
+            move || App {
+                window: Window::new(code.clone()),
+                server: server.clone(),
+                trust: trust.clone(),
+                commands: None,
+            },
+            App::update,
+            App::view,
+        )
+        .title("Tether: remote support")
+        .window_size((520.0, 300.0))
+        .run()
+        .map_err(|e| anyhow::anyhow!("the window failed: {e}"));
+    }
     let code: PairingCode = match &cli.code {
         Some(c) => c.parse()?,
         None => ask_code()?.parse()?,
@@ -74,22 +159,13 @@ fn run() -> anyhow::Result<()> {
             if p.control { "yes" } else { "no" }
         );
     }
-    let data = match cli.data {
-        Some(d) => d,
-        None => directories::ProjectDirs::from("", "", "tether-agent")
-            .map(|p| p.data_dir().to_path_buf())
-            .ok_or_else(|| anyhow::anyhow!("no home directory; pass --data DIR"))?,
-    };
+    let data = data_dir(&cli)?;
     let opts = AgentOptions {
         server: cli.server,
         code,
         trust: ServerTrust { pinned: cli.server_cert, known: KnownServers::in_dir(&data) },
     };
-    let platform = Platform {
-        screen: Box::new(|| XcapSource::primary().map(|s| Box::new(s) as Box<dyn ScreenSource>)),
-        input: Box::new(|| EnigoSink::new().map(|s| Box::new(s) as Box<dyn InputSink>)),
-        consent: Arc::new(TerminalConsent { preset: cli.accept }),
-    };
+    let platform = platform(Arc::new(TerminalConsent { preset: cli.accept }));
     let rt = tokio::runtime::Runtime::new()?;
     let reason = rt.block_on(session::run(opts, platform))?;
     println!(
@@ -97,6 +173,7 @@ fn run() -> anyhow::Result<()> {
         match reason {
             EndReason::TechnicianEnded =>
                 "Your technician ended the session. Nothing was left on this computer.",
+            EndReason::CustomerEnded => "You ended the session. Nothing was left on this computer.",
             EndReason::Declined => "You declined; nothing was shared.",
             EndReason::ConnectionClosed => "The session has ended.",
         }

@@ -22,7 +22,7 @@ use tether_transport::peer::{self, AgentChannels, PeerSecrets};
 
 use tether_transport::signal_client::{ServerTrust, SignalClient, SignalSender};
 use tether_transport::socket::{self, PathSocket, UdpPath};
-use tokio::sync::{Mutex, watch};
+use tokio::sync::{Mutex, mpsc, watch};
 use tracing::{info, warn};
 
 use crate::AgentError;
@@ -86,6 +86,51 @@ pub struct Platform {
     pub input: Box<dyn FnOnce() -> Result<Box<dyn InputSink>, InputError> + Send>,
     /// Asks the customer.
     pub consent: Arc<dyn ConsentAsker>,
+    /// The customer's buttons (Stop control, End session), from a window.
+    pub commands: Option<mpsc::UnboundedReceiver<Command>>,
+    /// What the window shows: who connected, what they may do, the end.
+    pub events: Option<mpsc::UnboundedSender<AgentEvent>>,
+}
+
+/// What the customer can do from the window at any time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// Take control back at once.
+    StopControl,
+    /// End the session.
+    End,
+}
+
+/// What happened, for the window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AgentEvent {
+    /// Connected to this technician; these are the words to compare.
+    Connected {
+        /// Technician's name.
+        technician: String,
+        /// Technician's organisation.
+        organisation: String,
+        /// The four words.
+        sas: String,
+    },
+    /// What the technician may do now.
+    Consent(Consent),
+}
+
+fn notify(events: &Option<mpsc::UnboundedSender<AgentEvent>>, event: AgentEvent) {
+    if let Some(tx) = events {
+        let _ = tx.send(event);
+    }
+}
+
+async fn next_command(commands: &mut Option<mpsc::UnboundedReceiver<Command>>) -> Command {
+    match commands {
+        Some(rx) => match rx.recv().await {
+            Some(c) => c,
+            None => std::future::pending().await,
+        },
+        None => std::future::pending().await,
+    }
 }
 
 impl std::fmt::Debug for Platform {
@@ -99,6 +144,8 @@ impl std::fmt::Debug for Platform {
 pub enum EndReason {
     /// The technician ended it.
     TechnicianEnded,
+    /// The customer ended it.
+    CustomerEnded,
     /// The customer declined to share the screen.
     Declined,
     /// The connection closed.
@@ -140,6 +187,14 @@ pub async fn run(opts: AgentOptions, platform: Platform) -> Result<EndReason, Ag
     let sender = Mutex::new(sender);
     report(&sender, SessionReport::Connected { path }).await;
     let who = Asker { technician, organisation, sas };
+    notify(
+        &platform.events,
+        AgentEvent::Connected {
+            technician: who.technician.clone(),
+            organisation: who.organisation.clone(),
+            sas: who.sas.clone(),
+        },
+    );
     let preset = platform.consent.is_preset();
     let view = ask(&platform.consent, &who, Permission::View).await;
     report(&sender, SessionReport::Consent { view, control: false, preset }).await;
@@ -150,6 +205,7 @@ pub async fn run(opts: AgentOptions, platform: Platform) -> Result<EndReason, Ag
         .await?;
     control_send.send(&control::AgentToConsole::Consent(Consent { view, control: false })).await?;
     let (consent_tx, consent_rx) = watch::channel(Consent { view, control: false });
+    notify(&platform.events, AgentEvent::Consent(Consent { view, control: false }));
 
     let outcome = if view {
         let pipeline = Pipeline { source, encoder: Encoder::new(DEFAULT_LEVEL)? };
@@ -157,22 +213,38 @@ pub async fn run(opts: AgentOptions, platform: Platform) -> Result<EndReason, Ag
         let (screen_send, screen_recv) = channels.screen;
         let (_, input_recv) = channels.input;
         let (_, chat_recv) = channels.chat;
+        let mut commands = platform.commands;
+        let events = platform.events.clone();
         let control_loop = async {
-            while let Some(msg) = control_recv.recv().await? {
-                match msg {
-                    control::ConsoleToAgent::Hello { .. } => {}
-                    control::ConsoleToAgent::RequestControl => {
-                        let control = ask(&platform.consent, &who, Permission::Control).await;
-                        consent_tx.send_modify(|c| c.control = control);
-                        let now = *consent_tx.borrow();
-                        control_send.send(&control::AgentToConsole::Consent(now)).await?;
-                        report(&sender, SessionReport::Consent { view: now.view, control, preset }).await;
-                        info!(control, "control {}", if control { "granted" } else { "denied" });
-                    }
-                    control::ConsoleToAgent::End => return Ok(EndReason::TechnicianEnded),
-                }
+            loop {
+                let control = tokio::select! {
+                    msg = control_recv.recv() => match msg? {
+                        None => return Ok(EndReason::ConnectionClosed),
+                        Some(control::ConsoleToAgent::Hello { .. }) => continue,
+                        Some(control::ConsoleToAgent::End) => return Ok(EndReason::TechnicianEnded),
+                        Some(control::ConsoleToAgent::RequestControl) => {
+                            ask(&platform.consent, &who, Permission::Control).await
+                        }
+                    },
+                    command = next_command(&mut commands) => match command {
+                        Command::StopControl => false,
+                        Command::End => {
+                            let reason = "The customer ended the session.".to_owned();
+                            control_send.send(&control::AgentToConsole::Ended { reason }).await?;
+                            control_send.finish_and_flush().await;
+                            return Ok(EndReason::CustomerEnded);
+                        }
+                    },
+                };
+                // Takes effect here, before the console hears of it: the
+                // input pump checks this on every event.
+                consent_tx.send_modify(|c| c.control = control);
+                let now = *consent_tx.borrow();
+                notify(&events, AgentEvent::Consent(now));
+                control_send.send(&control::AgentToConsole::Consent(now)).await?;
+                report(&sender, SessionReport::Consent { view: now.view, control, preset }).await;
+                info!(control, "control {}", if control { "granted" } else { "denied or stopped" });
             }
-            Ok::<_, AgentError>(EndReason::ConnectionClosed)
         };
         let watch_server = async {
             loop {

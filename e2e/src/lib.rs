@@ -130,6 +130,7 @@ pub fn agent(
 ) -> anyhow::Result<Proc> {
     let data_s = data.display().to_string();
     let mut args = vec![
+        "--headless",
         "--server",
         &server.addr,
         "--server-cert",

@@ -129,6 +129,7 @@ pub fn run(root: &Path, bins: &Path) -> anyhow::Result<()> {
         "agent",
         bin("tether-agent"),
         &[
+            "--headless",
             "--server",
             &addr,
             "--server-cert",

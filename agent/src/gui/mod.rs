@@ -1,0 +1,262 @@
+//! The customer's window: the code, "Connecting…", consent dialogs with the
+//! technician's name and the four words, and an always-visible banner with
+//! Stop control and End session. The session itself runs in `session`.
+
+use std::sync::{Arc, Mutex};
+
+use iced::widget::{button, column, container, row, text, text_input};
+use iced::{Center, Element, Fill, Task};
+use tether_protocol::channel::control::Consent;
+use tether_protocol::code::PairingCode;
+use tokio::sync::mpsc;
+
+use crate::consent::{Asker, ConsentAsker, Permission};
+use crate::session::{AgentEvent, Command, EndReason};
+
+/// A reply the window owes to a waiting consent question.
+#[derive(Debug, Clone)]
+pub struct Reply(Arc<Mutex<Option<std::sync::mpsc::SyncSender<bool>>>>);
+
+impl Reply {
+    fn send(&self, answer: bool) {
+        if let Some(tx) = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take() {
+            let _ = tx.send(answer);
+        }
+    }
+}
+
+/// Questions from the session to the window.
+#[derive(Debug, Clone)]
+pub struct Question {
+    /// Who asks.
+    pub who: Asker,
+    /// For what.
+    pub what: Permission,
+    /// Where the answer goes.
+    pub reply: Reply,
+}
+
+/// Asks consent in the window; blocks the (blocking) caller until answered.
+#[derive(Debug, Clone)]
+pub struct WindowConsent(pub mpsc::UnboundedSender<Question>);
+
+impl ConsentAsker for WindowConsent {
+    fn ask(&self, who: &Asker, what: Permission) -> bool {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let question = Question { who: who.clone(), what, reply: Reply(Arc::new(Mutex::new(Some(tx)))) };
+        if self.0.send(question).is_err() {
+            return false;
+        }
+        // No answer in five minutes (or a closed window) means no.
+        rx.recv_timeout(std::time::Duration::from_secs(300)).unwrap_or(false)
+    }
+
+    fn is_preset(&self) -> bool {
+        false
+    }
+}
+
+/// What the window shows.
+#[derive(Debug, Clone)]
+pub enum Stage {
+    /// Type the code.
+    Code {
+        /// What is typed.
+        code: String,
+        /// Why the last try failed.
+        error: Option<String>,
+    },
+    /// Joining and setting up the secure connection.
+    Connecting,
+    /// Connected; the banner shows who and what.
+    Live,
+    /// Over; why.
+    Ended(String),
+}
+
+/// The window's state.
+#[derive(Debug, Clone)]
+pub struct Window {
+    /// The stage.
+    pub stage: Stage,
+    /// The technician, once connected.
+    pub technician: Option<(String, String, String)>,
+    /// What the technician may do.
+    pub consent: Consent,
+    /// The question waiting for an answer, if any.
+    pub question: Option<Question>,
+}
+
+/// What the customer did, or what happened.
+#[derive(Debug, Clone)]
+pub enum Message {
+    /// The code field.
+    CodeChanged(String),
+    /// Connect.
+    Connect,
+    /// Answer the open question.
+    Answer(bool),
+    /// Take control back.
+    StopControl,
+    /// End the session.
+    End,
+    /// From the session.
+    Event(AgentEvent),
+    /// A consent question.
+    Ask(Question),
+    /// The session is over.
+    Finished(Result<EndReason, String>),
+}
+
+/// What the app must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Start a session with this code.
+    Start(PairingCode),
+    /// Send this command to the session.
+    Command(Command),
+}
+
+impl Window {
+    /// A window with the code pre-filled (or empty).
+    #[must_use]
+    pub fn new(code: Option<String>) -> Self {
+        Self {
+            stage: Stage::Code { code: code.unwrap_or_default(), error: None },
+            technician: None,
+            consent: Consent::default(),
+            question: None,
+        }
+    }
+
+    /// Handles one message.
+    pub fn update(&mut self, message: Message) -> Option<Action> {
+        match message {
+            Message::CodeChanged(c) => {
+                if let Stage::Code { code, .. } = &mut self.stage {
+                    *code = c;
+                }
+            }
+            Message::Connect => {
+                if let Stage::Code { code, error } = &mut self.stage {
+                    match code.parse::<PairingCode>() {
+                        Ok(parsed) => {
+                            self.stage = Stage::Connecting;
+                            return Some(Action::Start(parsed));
+                        }
+                        Err(e) => *error = Some(e.to_string()),
+                    }
+                }
+            }
+            Message::Answer(yes) => {
+                if let Some(q) = self.question.take() {
+                    q.reply.send(yes);
+                }
+            }
+            Message::StopControl => {
+                // Shown at once; the session enforces it before the console hears.
+                self.consent.control = false;
+                return Some(Action::Command(Command::StopControl));
+            }
+            Message::End => return Some(Action::Command(Command::End)),
+            Message::Event(AgentEvent::Connected { technician, organisation, sas }) => {
+                self.technician = Some((technician, organisation, sas));
+                self.stage = Stage::Live;
+            }
+            Message::Event(AgentEvent::Consent(c)) => self.consent = c,
+            Message::Ask(q) => self.question = Some(q),
+            Message::Finished(result) => {
+                if let Some(q) = self.question.take() {
+                    q.reply.send(false);
+                }
+                self.stage = Stage::Ended(match result {
+                    Ok(EndReason::Declined) => "You declined; nothing was shared.".into(),
+                    Ok(_) => "The session has ended. Nothing was left on this computer.".into(),
+                    Err(e) => e,
+                });
+            }
+        }
+        None
+    }
+
+    fn who(&self) -> String {
+        match &self.technician {
+            Some((name, org, _)) if !org.is_empty() => format!("{name} ({org})"),
+            Some((name, _, _)) => name.clone(),
+            None => "Your technician".into(),
+        }
+    }
+
+    /// The window.
+    pub fn view(&self) -> Element<'_, Message> {
+        let body: Element<'_, Message> = match &self.stage {
+            Stage::Code { code, error } => {
+                let mut c = column![
+                    text("Get help from your technician").size(24),
+                    text("Type the code your technician gave you:"),
+                    text_input("123-4567", code)
+                        .id("code")
+                        .on_input(Message::CodeChanged)
+                        .on_submit(Message::Connect),
+                    button(text("Connect")).on_press(Message::Connect),
+                ]
+                .spacing(10);
+                if let Some(e) = error {
+                    c = c.push(text(e.clone()).style(text::danger));
+                }
+                c.into()
+            }
+            Stage::Connecting => text("Connecting to your technician…").size(20).into(),
+            Stage::Live => self.live(),
+            Stage::Ended(why) => text(why.clone()).size(20).into(),
+        };
+        container(body).padding(20).center_x(Fill).into()
+    }
+
+    fn live(&self) -> Element<'_, Message> {
+        if let Some(q) = &self.question {
+            let what = match q.what {
+                Permission::View => "see your screen",
+                Permission::Control => "control your mouse and keyboard",
+            };
+            return column![
+                text(format!("{} asks to {what}.", self.who())).size(20),
+                text("Check that your technician sees these words:"),
+                text(q.who.sas.clone()).size(24),
+                row![
+                    button(text("Allow")).on_press(Message::Answer(true)),
+                    button(text("Deny")).on_press(Message::Answer(false))
+                ]
+                .spacing(12),
+            ]
+            .spacing(10)
+            .align_x(Center)
+            .into();
+        }
+        let doing = if self.consent.control {
+            "is controlling"
+        } else if self.consent.view {
+            "is viewing"
+        } else {
+            "is connected to"
+        };
+        let mut buttons = row![].spacing(12);
+        if self.consent.control {
+            buttons = buttons.push(button(text("Stop control")).on_press(Message::StopControl));
+        }
+        buttons = buttons.push(button(text("End session")).on_press(Message::End).style(button::danger));
+        column![text(format!("{} {doing} your screen", self.who())).size(20), buttons]
+            .spacing(10)
+            .align_x(Center)
+            .into()
+    }
+}
+
+/// Bridges the session's channels into window messages.
+pub fn listen<T: Send + 'static>(rx: mpsc::UnboundedReceiver<T>, f: fn(T) -> Message) -> Task<Message> {
+    let stream = iced::futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|v| (v, rx)) });
+    Task::run(stream, f)
+}
+
+#[cfg(test)]
+mod tests;

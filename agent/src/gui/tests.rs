@@ -1,0 +1,87 @@
+//! The customer's window, driven with iced_test.
+
+use iced_test::simulator;
+use tether_protocol::channel::control::Consent;
+
+use super::*;
+
+fn live(consent: Consent) -> Window {
+    let mut w = Window::new(None);
+    w.update(Message::Event(AgentEvent::Connected {
+        technician: "Alice".into(),
+        organisation: "Acme IT".into(),
+        sas: "acid amber atlas bear".into(),
+    }));
+    w.update(Message::Event(AgentEvent::Consent(consent)));
+    w
+}
+
+fn click(w: &mut Window, label: &str) -> Vec<Action> {
+    let messages: Vec<_> = {
+        let mut ui = simulator(w.view());
+        ui.click(label).unwrap();
+        ui.into_messages().collect()
+    };
+    messages.into_iter().filter_map(|m| w.update(m)).collect()
+}
+
+#[test]
+fn deny_answers_no_and_keeps_input_blocked() {
+    let mut w = live(Consent { view: true, control: false });
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let who = Asker {
+        technician: "Alice".into(),
+        organisation: "Acme IT".into(),
+        sas: "acid amber atlas bear".into(),
+    };
+    w.update(Message::Ask(Question {
+        who,
+        what: Permission::Control,
+        reply: Reply(Arc::new(Mutex::new(Some(tx)))),
+    }));
+    {
+        let mut ui = simulator(w.view());
+        assert!(ui.find("Alice (Acme IT) asks to control your mouse and keyboard.").is_ok());
+        assert!(ui.find("acid amber atlas bear").is_ok());
+    }
+    assert!(click(&mut w, "Deny").is_empty());
+    assert_eq!(rx.try_recv(), Ok(false));
+    assert!(!w.consent.control);
+    let mut ui = simulator(w.view());
+    assert!(ui.find("Alice (Acme IT) is viewing your screen").is_ok());
+    assert!(ui.find("Stop control").is_err(), "nothing to stop");
+}
+
+#[test]
+fn stop_control_takes_effect_at_once() {
+    let mut w = live(Consent { view: true, control: true });
+    {
+        let mut ui = simulator(w.view());
+        assert!(ui.find("Alice (Acme IT) is controlling your screen").is_ok());
+    }
+    assert_eq!(click(&mut w, "Stop control"), vec![Action::Command(Command::StopControl)]);
+    assert!(!w.consent.control);
+    let mut ui = simulator(w.view());
+    assert!(ui.find("Alice (Acme IT) is viewing your screen").is_ok());
+}
+
+#[test]
+fn the_code_is_checked_before_connecting() {
+    let mut w = Window::new(Some("12-34".into()));
+    assert!(click(&mut w, "Connect").is_empty());
+    {
+        let mut ui = simulator(w.view());
+        assert!(ui.find("That code has 4 digits; a code has 7 to 10, like 123-4567.").is_ok());
+    }
+    w.update(Message::CodeChanged("123-4567".into()));
+    let actions = click(&mut w, "Connect");
+    assert!(matches!(actions.as_slice(), [Action::Start(code)] if code.to_string() == "123-4567"));
+    let mut ui = simulator(w.view());
+    assert!(ui.find("Connecting to your technician…").is_ok());
+}
+
+#[test]
+fn end_session_is_always_there() {
+    let mut w = live(Consent { view: true, control: false });
+    assert_eq!(click(&mut w, "End session"), vec![Action::Command(Command::End)]);
+}
