@@ -87,6 +87,9 @@ fn data_dir(cli: &Cli) -> anyhow::Result<PathBuf> {
     }
 }
 
+/// How long the window shows the end of a session before it closes.
+const QUIT_AFTER: std::time::Duration = std::time::Duration::from_secs(8);
+
 /// The window: code, consent dialogs, banner.
 struct App {
     window: Window,
@@ -119,6 +122,10 @@ impl App {
                 }
                 Task::none()
             }
+            Some(Action::Quit) => {
+                // One-shot: say why, then go, leaving nothing running.
+                Task::perform(tokio::time::sleep(QUIT_AFTER), |()| ()).then(|()| iced::exit())
+            }
             None => Task::none(),
         }
     }
@@ -131,6 +138,9 @@ impl App {
 fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     if !cli.headless {
+        if cli.accept.is_some() {
+            anyhow::bail!("--accept answers consent in advance and works only with --headless");
+        }
         let trust = ServerTrust { pinned: cli.server_cert, known: KnownServers::in_dir(&data_dir(&cli)?) };
         let (server, code) = (cli.server.clone(), cli.code.clone());
         return iced::application(

@@ -115,6 +115,8 @@ pub enum Action {
     Start(PairingCode),
     /// Send this command to the session.
     Command(Command),
+    /// The session is over: close the window after a moment to read why.
+    Quit,
 }
 
 impl Window {
@@ -174,6 +176,7 @@ impl Window {
                     Ok(_) => "The session has ended. Nothing was left on this computer.".into(),
                     Err(e) => e,
                 });
+                return Some(Action::Quit);
             }
         }
         None

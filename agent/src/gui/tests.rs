@@ -81,6 +81,14 @@ fn the_code_is_checked_before_connecting() {
 }
 
 #[test]
+fn the_end_is_shown_and_the_window_closes() {
+    let mut w = live(Consent { view: true, control: false });
+    assert_eq!(w.update(Message::Finished(Ok(EndReason::TechnicianEnded))), Some(Action::Quit));
+    let mut ui = simulator(w.view());
+    assert!(ui.find("The session has ended. Nothing was left on this computer.").is_ok());
+}
+
+#[test]
 fn end_session_is_always_there() {
     let mut w = live(Consent { view: true, control: false });
     assert_eq!(click(&mut w, "End session"), vec![Action::Command(Command::End)]);
