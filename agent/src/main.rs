@@ -41,6 +41,16 @@ struct Cli {
     /// terminal, or answered with --accept).
     #[arg(long)]
     headless: bool,
+    /// Interface scale for the window, from 0.5 to 4 (2 for high-density screens).
+    #[arg(long, default_value_t = 1.0, value_parser = scale)]
+    scale: f32,
+}
+
+fn scale(s: &str) -> Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(v) if (0.5..=4.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s:?} is not a scale from 0.5 to 4")),
+    }
 }
 
 fn ask_code() -> anyhow::Result<String> {
@@ -142,19 +152,24 @@ fn run() -> anyhow::Result<()> {
             anyhow::bail!("--accept answers consent in advance and works only with --headless");
         }
         let trust = ServerTrust { pinned: cli.server_cert, known: KnownServers::in_dir(&data_dir(&cli)?) };
-        let (server, code) = (cli.server.clone(), cli.code.clone());
+        let (server, code, scale) = (cli.server.clone(), cli.code.clone(), cli.scale);
         return iced::application(
-            move || App {
-                window: Window::new(code.clone()),
-                server: server.clone(),
-                trust: trust.clone(),
-                commands: None,
+            move || {
+                let app = App {
+                    window: Window::new(code.clone()),
+                    server: server.clone(),
+                    trust: trust.clone(),
+                    commands: None,
+                };
+                // The customer can type the code at once.
+                (app, iced::widget::operation::focus("code"))
             },
             App::update,
             App::view,
         )
         .title("Tether: remote support")
-        .window_size((520.0, 300.0))
+        .scale_factor(move |_| scale)
+        .window_size((560.0 * scale, 440.0 * scale))
         .run()
         .map_err(|e| anyhow::anyhow!("the window failed: {e}"));
     }

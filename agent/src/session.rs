@@ -93,12 +93,14 @@ pub struct Platform {
 }
 
 /// What the customer can do from the window at any time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// Take control back at once.
     StopControl,
     /// End the session.
     End,
+    /// Send a chat line to the technician.
+    Chat(String),
 }
 
 /// What happened, for the window.
@@ -115,6 +117,8 @@ pub enum AgentEvent {
     },
     /// What the technician may do now.
     Consent(Consent),
+    /// A chat line from the technician.
+    Chat(String),
 }
 
 fn notify(events: &Option<mpsc::UnboundedSender<AgentEvent>>, event: AgentEvent) {
@@ -212,9 +216,10 @@ pub async fn run(opts: AgentOptions, platform: Platform) -> Result<EndReason, Ag
         let (sink, input_thread) = stream::spawn_input_thread(platform.input);
         let (screen_send, screen_recv) = channels.screen;
         let (_, input_recv) = channels.input;
-        let (_, chat_recv) = channels.chat;
+        let (mut chat_send, chat_recv) = channels.chat;
         let mut commands = platform.commands;
         let events = platform.events.clone();
+        let mut chat_id = 0;
         let control_loop = async {
             loop {
                 let control = tokio::select! {
@@ -228,6 +233,12 @@ pub async fn run(opts: AgentOptions, platform: Platform) -> Result<EndReason, Ag
                     },
                     command = next_command(&mut commands) => match command {
                         Command::StopControl => false,
+                        Command::Chat(text) => {
+                            chat_id += 1;
+                            let message = chat::ChatMessage { id: chat_id, text: chat::clip(&text).to_owned() };
+                            chat_send.send(&chat::AgentToConsole::Message(message)).await?;
+                            continue;
+                        }
                         Command::End => {
                             let reason = "The customer ended the session.".to_owned();
                             control_send.send(&control::AgentToConsole::Ended { reason }).await?;
@@ -260,7 +271,7 @@ pub async fn run(opts: AgentOptions, platform: Platform) -> Result<EndReason, Ag
             r = control_loop => r,
             r = stream::stream_screen(screen_send, screen_recv, pipeline, consent_rx.clone()) => r.map(|()| EndReason::ConnectionClosed),
             r = &mut input => { input_done = true; r.map(|()| EndReason::ConnectionClosed) }
-            r = print_chat(chat_recv) => r.map(|()| EndReason::ConnectionClosed),
+            r = receive_chat(chat_recv, &platform.events) => r.map(|()| EndReason::ConnectionClosed),
             () = watch_server => Ok(EndReason::ConnectionClosed),
             e = conn.closed() => { info!("connection closed: {e}"); Ok(EndReason::ConnectionClosed) }
         };
@@ -298,11 +309,17 @@ pub async fn run(opts: AgentOptions, platform: Platform) -> Result<EndReason, Ag
     outcome
 }
 
-async fn print_chat(
+async fn receive_chat(
     mut recv: tether_transport::peer::ChannelRecv<chat::ConsoleToAgent>,
+    events: &Option<mpsc::UnboundedSender<AgentEvent>>,
 ) -> Result<(), AgentError> {
     while let Some(chat::ConsoleToAgent::Message(m)) = recv.recv().await? {
+        if m.text.len() > chat::MAX_CHAT_BYTES {
+            warn!("dropped an over-long chat message from the technician");
+            continue;
+        }
         println!("technician: {}", m.text);
+        notify(events, AgentEvent::Chat(m.text));
     }
     Ok(())
 }

@@ -17,6 +17,7 @@ use tether_transport::signal_client::ServerTrust;
 use crate::mapping;
 use crate::screen::{dashboard, login, session};
 use crate::session::{ConsoleError, LiveSession, Technician};
+use crate::shortcuts::{self, Place, Shortcut};
 
 /// A value handed over once through a cloneable message.
 #[derive(Debug)]
@@ -53,9 +54,19 @@ pub struct Options {
     pub trust: ServerTrust,
     /// Where the last server and user are remembered.
     pub data_dir: std::path::PathBuf,
+    /// Interface scale: 1.0, or 2.0 for high-density screens.
+    pub scale: f32,
 }
 
 type Live = Arc<tokio::sync::Mutex<Option<LiveSession>>>;
+
+/// Something to do with the live session.
+enum Act {
+    Greet,
+    RequestControl,
+    Chat(String),
+    Input(ConsoleToAgent),
+}
 
 enum Screen {
     Login(login::Login),
@@ -169,25 +180,32 @@ impl App {
         )
     }
 
-    fn live_task(
-        &self,
-        f: impl FnOnce(Live) -> std::pin::Pin<Box<dyn Future<Output = Result<(), ConsoleError>> + Send>>,
-    ) -> Task<Message> {
-        match &self.live {
-            Some(live) => Task::perform(f(Arc::clone(live)), |r| Message::Sent(r.map_err(|e| e.to_string()))),
-            None => Task::none(),
-        }
+    /// Does `act` on the live session, if there is one.
+    fn act(&self, act: Act) -> Task<Message> {
+        let Some(live) = self.live.as_ref().map(Arc::clone) else { return Task::none() };
+        let work = async move {
+            let mut guard = live.lock().await;
+            let Some(s) = guard.as_mut() else { return Ok(()) };
+            match act {
+                Act::Greet => s.greet().await,
+                Act::RequestControl => s.request_control().await,
+                Act::Chat(line) => s.chat(&line).await,
+                Act::Input(event) => s.input(event).await,
+            }
+        };
+        Task::perform(work, |r: Result<(), ConsoleError>| Message::Sent(r.map_err(|e| e.to_string())))
     }
 
-    fn send_input(&self, event: ConsoleToAgent) -> Task<Message> {
-        self.live_task(|live| {
-            Box::pin(async move {
-                match live.lock().await.as_mut() {
-                    Some(s) => s.input(event).await,
-                    None => Ok(()),
+    fn end_session(&mut self) -> Task<Message> {
+        let Some(live) = self.live.take() else { return Task::done(Message::Ended) };
+        Task::perform(
+            async move {
+                if let Some(s) = live.lock().await.take() {
+                    s.end().await;
                 }
-            })
-        })
+            },
+            |()| Message::Ended,
+        )
     }
 
     fn update(&mut self, message: Message) -> Task<Message> {
@@ -265,50 +283,15 @@ impl App {
                 self.shown_frames = 0;
                 let live: Live = Arc::new(tokio::sync::Mutex::new(Some(live)));
                 self.live = Some(live);
-                return self.live_task(|live| {
-                    Box::pin(async move {
-                        match live.lock().await.as_mut() {
-                            Some(s) => s.greet().await,
-                            None => Ok(()),
-                        }
-                    })
-                });
+                return self.act(Act::Greet);
             }
             Message::Session(m) => {
                 let Screen::Session(view) = &mut self.screen else { return Task::none() };
                 match view.update(m) {
-                    Some(session::Event::Input(event)) => return self.send_input(event),
-                    Some(session::Event::RequestControl) => {
-                        return self.live_task(|live| {
-                            Box::pin(async move {
-                                match live.lock().await.as_mut() {
-                                    Some(s) => s.request_control().await,
-                                    None => Ok(()),
-                                }
-                            })
-                        });
-                    }
-                    Some(session::Event::Chat(line)) => {
-                        return self.live_task(|live| {
-                            Box::pin(async move {
-                                match live.lock().await.as_mut() {
-                                    Some(s) => s.chat(&line).await,
-                                    None => Ok(()),
-                                }
-                            })
-                        });
-                    }
-                    Some(session::Event::End) => {
-                        let Some(live) = self.live.take() else { return Task::none() };
-                        return Task::perform(
-                            async move {
-                                if let Some(s) = live.lock().await.take() {
-                                    s.end().await;
-                                }
-                            },
-                            |()| Message::Ended,
-                        );
-                    }
+                    Some(session::Event::Input(event)) => return self.act(Act::Input(event)),
+                    Some(session::Event::RequestControl) => return self.act(Act::RequestControl),
+                    Some(session::Event::Chat(line)) => return self.act(Act::Chat(line)),
+                    Some(session::Event::End) => return self.end_session(),
                     None => {}
                 }
             }
@@ -322,16 +305,35 @@ impl App {
                 self.screen = Screen::Dashboard(dash);
             }
             Message::Tick(now) => self.tick(now),
-            Message::Key(key, modifiers, text) => {
-                if let Screen::Session(view) = &self.screen
-                    && view.consent.control
-                    && let Some(event) = mapping::key_press(&key, modifiers, text.as_deref())
-                {
-                    return self.send_input(event);
-                }
-            }
+            Message::Key(key, modifiers, text) => return self.key(&key, modifiers, text.as_deref()),
         }
         Task::none()
+    }
+
+    fn key(
+        &mut self,
+        key: &keyboard::Key,
+        modifiers: keyboard::Modifiers,
+        text: Option<&str>,
+    ) -> Task<Message> {
+        let place = match &self.screen {
+            Screen::Login(_) => return Task::none(),
+            Screen::Dashboard(_) => Place::Dashboard,
+            Screen::Session(_) => Place::Session,
+        };
+        match shortcuts::shortcut(place, key, modifiers) {
+            Some(Shortcut::NewCode) => self.update(Message::Dashboard(dashboard::Message::NewCode)),
+            Some(Shortcut::CopyCode) => self.update(Message::Dashboard(dashboard::Message::Copy)),
+            Some(Shortcut::RequestControl) => self.update(Message::Session(session::Message::RequestControl)),
+            Some(Shortcut::ToggleFit) => self.update(Message::Session(session::Message::ToggleFit)),
+            Some(Shortcut::EndSession) => self.update(Message::Session(session::Message::End)),
+            Some(Shortcut::FocusChat) => iced::widget::operation::focus("chat"),
+            None => match &self.screen {
+                Screen::Session(view) if view.consent.control => mapping::key_press(key, modifiers, text)
+                    .map_or_else(Task::none, |e| self.act(Act::Input(e))),
+                _ => Task::none(),
+            },
+        }
     }
 
     fn tick(&mut self, now: Instant) {
@@ -364,6 +366,7 @@ impl App {
                         view.status.fps, view.status.kbps, v.frames
                     );
                 }
+                view.reconnecting = v.stalled;
                 if let Some(why) = &v.ended {
                     view.ended = Some(format!("The customer ended the session: {why}"));
                 } else if !s.is_live() {
@@ -417,10 +420,12 @@ fn clock() -> String {
 
 /// Opens the console window and runs until it is closed.
 pub fn run(opts: Options) -> iced::Result {
+    let scale = opts.scale;
     iced::application(move || App::boot(opts.clone()), App::update, App::view)
         .title("Tether console")
         .subscription(App::subscription)
-        .window_size((1280.0, 800.0))
+        .scale_factor(move |_| scale)
+        .window_size((1280.0 * scale, 800.0 * scale))
         .run()
 }
 

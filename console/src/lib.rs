@@ -6,8 +6,10 @@
 
 pub mod gui;
 pub mod headless;
+pub mod link;
 pub mod mapping;
 pub mod screen;
 pub mod script;
 pub mod session;
+pub mod shortcuts;
 pub mod snapshot;

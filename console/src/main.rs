@@ -43,6 +43,16 @@ struct Cli {
     /// `script.rs`: move, click, type, key, wait, snapshot, expect-path, end).
     #[arg(long)]
     script: Option<PathBuf>,
+    /// Interface scale for the window, from 0.5 to 4 (2 for high-density screens).
+    #[arg(long, default_value_t = 1.0, value_parser = scale)]
+    scale: f32,
+}
+
+fn scale(s: &str) -> Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(v) if (0.5..=4.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s:?} is not a scale from 0.5 to 4")),
+    }
 }
 
 fn main() -> ExitCode {
@@ -95,6 +105,7 @@ fn run() -> anyhow::Result<()> {
             new_code: cli.new_code,
             trust,
             data_dir: data.clone(),
+            scale: cli.scale,
         };
         return tether_console::gui::run(opts).map_err(|e| anyhow::anyhow!("the window failed: {e}"));
     }

@@ -24,6 +24,8 @@ use tether_transport::socket::{self, PathSocket, UdpPath};
 use tokio::sync::watch;
 use tracing::warn;
 
+use crate::link::{LinkChange, LinkWatch};
+
 /// Why the console could not get a session going.
 #[derive(Debug, thiserror::Error)]
 pub enum ConsoleError {
@@ -168,6 +170,8 @@ pub struct View {
     pub ended: Option<String>,
     /// The chat so far, oldest first: who wrote it, and what.
     pub chat: Vec<(ChatAuthor, String)>,
+    /// The customer's link has gone quiet (QUIC is still retrying).
+    pub stalled: bool,
 }
 
 /// Who wrote a chat line.
@@ -227,6 +231,7 @@ impl LiveSession {
             screen: (0, 0),
             ended: None,
             chat: Vec::new(),
+            stalled: false,
         }));
         let (consent_tx, consent) = watch::channel(Consent::default());
         let ConsoleChannels {
@@ -238,6 +243,7 @@ impl LiveSession {
         tokio::spawn(receive_screen(screen_recv, screen_send, Arc::clone(&view), conn.clone()));
         tokio::spawn(receive_control(control_recv, consent_tx, Arc::clone(&view)));
         tokio::spawn(receive_chat(chat_recv, Arc::clone(&view)));
+        tokio::spawn(watch_link(conn.clone(), Arc::clone(&view)));
         Self { technician, endpoint, conn, input, control, chat, chat_id: 0, sas, path, consent, view }
     }
 
@@ -278,6 +284,7 @@ impl LiveSession {
     /// Sends a chat line.
     pub async fn chat(&mut self, text: &str) -> Result<(), ConsoleError> {
         self.chat_id += 1;
+        let text = chat::clip(text);
         let msg =
             chat::ConsoleToAgent::Message(chat::ChatMessage { id: self.chat_id, text: text.to_owned() });
         self.chat.send(&msg).await?;
@@ -390,8 +397,28 @@ async fn receive_control(
     }
 }
 
+/// Marks the view stalled while the customer's link is silent, until the
+/// connection closes.
+async fn watch_link(conn: quinn::Connection, view: Arc<Mutex<View>>) {
+    let mut watch = LinkWatch::new(conn.stats().udp_rx.datagrams, Instant::now());
+    let mut every = tokio::time::interval(Duration::from_millis(250));
+    while conn.close_reason().is_none() {
+        every.tick().await;
+        match watch.observe(conn.stats().udp_rx.datagrams, Instant::now()) {
+            Some(LinkChange::Stalled) => println!("link: reconnecting"),
+            Some(LinkChange::Restored) => println!("link: restored"),
+            None => continue,
+        }
+        lock(&view).stalled = watch.is_stalled();
+    }
+}
+
 async fn receive_chat(mut recv: ChannelRecv<chat::AgentToConsole>, view: Arc<Mutex<View>>) {
     while let Ok(Some(chat::AgentToConsole::Message(m))) = recv.recv().await {
+        if m.text.len() > chat::MAX_CHAT_BYTES {
+            warn!("dropped an over-long chat message from the customer");
+            continue;
+        }
         println!("customer: {}", m.text);
         push_chat(&view, ChatAuthor::Customer, m.text);
     }

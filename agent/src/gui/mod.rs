@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use iced::widget::{button, column, container, row, text, text_input};
+use iced::widget::{button, column, container, row, scrollable, text, text_input};
 use iced::{Center, Element, Fill, Task};
 use tether_protocol::channel::control::Consent;
 use tether_protocol::code::PairingCode;
@@ -85,7 +85,13 @@ pub struct Window {
     pub consent: Consent,
     /// The question waiting for an answer, if any.
     pub question: Option<Question>,
+    /// The chat so far, oldest first: whether the customer wrote it, and what.
+    pub chat: Vec<(bool, String)>,
+    draft: String,
 }
+
+/// Most chat lines the window keeps.
+const MAX_CHAT_LINES: usize = 200;
 
 /// What the customer did, or what happened.
 #[derive(Debug, Clone)]
@@ -100,6 +106,10 @@ pub enum Message {
     StopControl,
     /// End the session.
     End,
+    /// The chat draft changed.
+    Draft(String),
+    /// Send the chat draft.
+    SendChat,
     /// From the session.
     Event(AgentEvent),
     /// A consent question.
@@ -128,7 +138,16 @@ impl Window {
             technician: None,
             consent: Consent::default(),
             question: None,
+            chat: Vec::new(),
+            draft: String::new(),
         }
+    }
+
+    fn push_chat(&mut self, mine: bool, line: String) {
+        if self.chat.len() >= MAX_CHAT_LINES {
+            self.chat.remove(0);
+        }
+        self.chat.push((mine, line));
     }
 
     /// Handles one message.
@@ -161,6 +180,15 @@ impl Window {
                 return Some(Action::Command(Command::StopControl));
             }
             Message::End => return Some(Action::Command(Command::End)),
+            Message::Draft(d) => self.draft = d,
+            Message::SendChat => {
+                let line = std::mem::take(&mut self.draft);
+                if !line.trim().is_empty() && matches!(self.stage, Stage::Live) {
+                    self.push_chat(true, line.clone());
+                    return Some(Action::Command(Command::Chat(line)));
+                }
+            }
+            Message::Event(AgentEvent::Chat(line)) => self.push_chat(false, line),
             Message::Event(AgentEvent::Connected { technician, organisation, sas }) => {
                 self.technician = Some((technician, organisation, sas));
                 self.stage = Stage::Live;
@@ -248,10 +276,28 @@ impl Window {
             buttons = buttons.push(button(text("Stop control")).on_press(Message::StopControl));
         }
         buttons = buttons.push(button(text("End session")).on_press(Message::End).style(button::danger));
-        column![text(format!("{} {doing} your screen", self.who())).size(20), buttons]
+        let banner = column![text(format!("{} {doing} your screen", self.who())).size(20), buttons]
             .spacing(10)
-            .align_x(Center)
-            .into()
+            .align_x(Center);
+        column![banner, self.chat_panel()].spacing(16).into()
+    }
+
+    fn chat_panel(&self) -> Element<'_, Message> {
+        let name = self.technician.as_ref().map_or("Technician", |(n, _, _)| n.as_str());
+        let lines = self.chat.iter().map(|(mine, line)| {
+            let who = if *mine { "You" } else { name };
+            text(format!("{who}: {line}")).into()
+        });
+        let log = scrollable(column(lines).spacing(4).width(Fill)).anchor_bottom().height(Fill);
+        let send = row![
+            text_input("Write to your technician…", &self.draft)
+                .id("chat")
+                .on_input(Message::Draft)
+                .on_submit(Message::SendChat),
+            button(text("Send")).on_press(Message::SendChat),
+        ]
+        .spacing(8);
+        column![log, send].spacing(8).into()
     }
 }
 

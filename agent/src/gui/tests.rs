@@ -93,3 +93,26 @@ fn end_session_is_always_there() {
     let mut w = live(Consent { view: true, control: false });
     assert_eq!(click(&mut w, "End session"), vec![Action::Command(Command::End)]);
 }
+
+#[test]
+fn chat_goes_both_ways() {
+    let mut w = live(Consent { view: true, control: false });
+    w.update(Message::Event(AgentEvent::Chat("Hello, I am looking now".into())));
+    {
+        let mut ui = simulator(w.view());
+        assert!(ui.find("Alice: Hello, I am looking now").is_ok());
+    }
+    let actions: Vec<_> = {
+        let mut ui = simulator(w.view());
+        ui.click(iced::widget::Id::new("chat")).unwrap();
+        let _ = ui.typewrite("The printer is offline");
+        let _ = ui.tap_key(iced::keyboard::key::Named::Enter);
+        ui.into_messages().collect::<Vec<_>>()
+    }
+    .into_iter()
+    .filter_map(|m| w.update(m))
+    .collect();
+    assert_eq!(actions, vec![Action::Command(Command::Chat("The printer is offline".into()))]);
+    let mut ui = simulator(w.view());
+    assert!(ui.find("You: The printer is offline").is_ok());
+}

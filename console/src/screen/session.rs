@@ -37,6 +37,8 @@ pub struct Session {
     pub status: Status,
     /// Set when the session is over: why.
     pub ended: Option<String>,
+    /// The customer's link has gone quiet; QUIC is still trying.
+    pub reconnecting: bool,
     /// The chat so far.
     pub chat: Vec<(ChatAuthor, String)>,
     draft: String,
@@ -86,6 +88,7 @@ impl Session {
             consent: Consent::default(),
             status,
             ended: None,
+            reconnecting: false,
             chat: Vec::new(),
             draft: String::new(),
             actual_size: false,
@@ -188,13 +191,23 @@ impl Session {
                 self.status.path, self.status.rtt_ms, self.status.fps, self.status.kbps, self.status.sas
             ))
             .width(Fill),
-            button(text("End session")).on_press(Message::End).style(button::danger),
+            button(text(if self.ended.is_some() { "Close" } else { "End session" }))
+                .on_press(Message::End)
+                .style(button::danger),
         ]
         .spacing(12)
         .padding(8)
         .align_y(Center);
         let body: Element<'_, Message> = match &self.ended {
             Some(why) => container(text(why.clone()).size(24)).center(Fill).into(),
+            None if self.reconnecting => column![
+                container(text("Reconnecting… the customer's computer is not answering.").size(18))
+                    .padding(8)
+                    .width(Fill)
+                    .style(container::warning),
+                self.picture()
+            ]
+            .into(),
             None => self.picture(),
         };
         let lines = self.chat.iter().fold(column![].spacing(4), |c, (who, line)| {

@@ -5,6 +5,19 @@ use serde::{Deserialize, Serialize};
 /// Longest chat message in bytes.
 pub const MAX_CHAT_BYTES: usize = 4096;
 
+/// `text` cut to at most [`MAX_CHAT_BYTES`], on a character boundary.
+#[must_use]
+pub fn clip(text: &str) -> &str {
+    if text.len() <= MAX_CHAT_BYTES {
+        return text;
+    }
+    let mut end = MAX_CHAT_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 /// One chat line; the same shape in both directions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatMessage {
@@ -44,6 +57,14 @@ mod tests {
         #[test]
         fn random_bytes_never_panic(b in proptest::collection::vec(any::<u8>(), 0..64)) {
             let _ = wire::decode::<ConsoleToAgent>(&b);
+        }
+
+        #[test]
+        fn clip_keeps_whole_characters(s in "[a-zé€😀]{0,3000}") {
+            let c = clip(&s);
+            prop_assert!(c.len() <= MAX_CHAT_BYTES);
+            prop_assert!(s.starts_with(c));
+            if s.len() <= MAX_CHAT_BYTES { prop_assert_eq!(c, s.as_str()); }
         }
     }
 }

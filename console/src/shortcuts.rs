@@ -1,0 +1,86 @@
+//! The console's own keyboard shortcuts, which are never forwarded.
+//!
+//! On the dashboard: Ctrl+N makes a new code, Ctrl+C copies it. In a session
+//! every key goes to the customer while you have control, so the session's
+//! shortcuts use Ctrl+Alt+Shift, which remote programs almost never need:
+//! R asks for control, F toggles fit and 1:1, T jumps to the chat (Escape
+//! leaves it), E ends the session.
+
+use iced::keyboard::{Key, Modifiers};
+
+/// Something the technician asked for from the keyboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shortcut {
+    /// Make a new session code.
+    NewCode,
+    /// Copy the code.
+    CopyCode,
+    /// Ask the customer for control.
+    RequestControl,
+    /// Switch between fit-to-window and 1:1.
+    ToggleFit,
+    /// Put the cursor in the chat box.
+    FocusChat,
+    /// End the session.
+    EndSession,
+}
+
+/// Where the keys were pressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// The dashboard.
+    Dashboard,
+    /// A session.
+    Session,
+}
+
+/// The shortcut for this key press, if it is one.
+#[must_use]
+pub fn shortcut(place: Place, key: &Key, modifiers: Modifiers) -> Option<Shortcut> {
+    let Key::Character(c) = key else { return None };
+    let c = c.to_lowercase();
+    match place {
+        Place::Dashboard if modifiers == Modifiers::CTRL => match c.as_str() {
+            "n" => Some(Shortcut::NewCode),
+            "c" => Some(Shortcut::CopyCode),
+            _ => None,
+        },
+        Place::Session if modifiers == Modifiers::CTRL | Modifiers::ALT | Modifiers::SHIFT => {
+            match c.as_str() {
+                "r" => Some(Shortcut::RequestControl),
+                "f" => Some(Shortcut::ToggleFit),
+                "t" => Some(Shortcut::FocusChat),
+                "e" => Some(Shortcut::EndSession),
+                _ => None,
+            }
+        }
+        Place::Dashboard | Place::Session => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(c: &str) -> Key {
+        Key::Character(c.into())
+    }
+
+    #[test]
+    fn session_shortcuts_need_all_three_modifiers() {
+        let all = Modifiers::CTRL | Modifiers::ALT | Modifiers::SHIFT;
+        assert_eq!(shortcut(Place::Session, &key("R"), all), Some(Shortcut::RequestControl));
+        assert_eq!(shortcut(Place::Session, &key("e"), all), Some(Shortcut::EndSession));
+        // Ctrl+Shift+E and Ctrl+E belong to the customer's programs.
+        assert_eq!(shortcut(Place::Session, &key("e"), Modifiers::CTRL | Modifiers::SHIFT), None);
+        assert_eq!(shortcut(Place::Session, &key("e"), Modifiers::CTRL), None);
+        assert_eq!(shortcut(Place::Session, &key("n"), Modifiers::CTRL), None);
+    }
+
+    #[test]
+    fn dashboard_shortcuts() {
+        assert_eq!(shortcut(Place::Dashboard, &key("n"), Modifiers::CTRL), Some(Shortcut::NewCode));
+        assert_eq!(shortcut(Place::Dashboard, &key("c"), Modifiers::CTRL), Some(Shortcut::CopyCode));
+        assert_eq!(shortcut(Place::Dashboard, &key("n"), Modifiers::empty()), None);
+    }
+}
