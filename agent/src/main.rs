@@ -110,6 +110,12 @@ struct App {
 
 impl App {
     fn update(&mut self, message: Message) -> Task<Message> {
+        // Once a question is answered, typing goes to the chat box.
+        let focus_chat = matches!(message, Message::Answer(_));
+        if focus_chat {
+            self.window.update(message);
+            return iced::widget::operation::focus("chat");
+        }
         match self.window.update(message) {
             Some(Action::Start(code)) => {
                 let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
@@ -133,6 +139,7 @@ impl App {
                 Task::none()
             }
             Some(Action::Quit) => {
+                println!("session ended");
                 // One-shot: say why, then go, leaving nothing running.
                 Task::perform(tokio::time::sleep(QUIT_AFTER), |()| ()).then(|()| iced::exit())
             }
@@ -169,7 +176,8 @@ fn run() -> anyhow::Result<()> {
         )
         .title("Tether: remote support")
         .scale_factor(move |_| scale)
-        .window_size((560.0 * scale, 440.0 * scale))
+        // Logical size: iced multiplies it by the scale factor.
+        .window_size((560.0, 440.0))
         .run()
         .map_err(|e| anyhow::anyhow!("the window failed: {e}"));
     }

@@ -66,6 +66,37 @@ enum Act {
     RequestControl,
     Chat(String),
     Input(ConsoleToAgent),
+    End,
+}
+
+/// Does the session's acts in order; yields what the window must hear.
+fn worker(
+    live: Live,
+    rx: tokio::sync::mpsc::UnboundedReceiver<Act>,
+) -> impl iced::futures::Stream<Item = Message> {
+    iced::futures::stream::unfold((live, rx), |(live, mut rx)| async move {
+        let act = rx.recv().await?;
+        let mut guard = live.lock().await;
+        let message = if let Act::End = act {
+            if let Some(s) = guard.take() {
+                s.end().await;
+            }
+            Message::Ended
+        } else if let Some(s) = guard.as_mut() {
+            let sent = match act {
+                Act::Greet => s.greet().await,
+                Act::RequestControl => s.request_control().await,
+                Act::Chat(line) => s.chat(&line).await,
+                Act::Input(event) => s.input(event).await,
+                Act::End => Ok(()),
+            };
+            Message::Sent(sent.map_err(|e| e.to_string()))
+        } else {
+            Message::Sent(Ok(()))
+        };
+        drop(guard);
+        Some((message, (live, rx)))
+    })
 }
 
 enum Screen {
@@ -82,6 +113,7 @@ struct App {
     name: String,
     recent: Vec<String>,
     live: Option<Live>,
+    outbox: Option<tokio::sync::mpsc::UnboundedSender<Act>>,
     shown_frames: u64,
     rate: (u64, u64, Instant),
 }
@@ -136,10 +168,19 @@ impl App {
             name: String::new(),
             recent: Vec::new(),
             live: None,
+            outbox: None,
             shown_frames: 0,
             rate: (0, 0, Instant::now()),
         };
-        let task = if app.opts.password.is_some() { app.log_in() } else { Task::none() };
+        let task = if app.opts.password.is_some() {
+            app.log_in()
+        } else if app.opts.server.is_empty() {
+            iced::widget::operation::focus("server")
+        } else if app.opts.user.is_empty() {
+            iced::widget::operation::focus("user")
+        } else {
+            iced::widget::operation::focus("password")
+        };
         (app, task)
     }
 
@@ -180,32 +221,20 @@ impl App {
         )
     }
 
-    /// Does `act` on the live session, if there is one.
+    /// Queues `act` for the live session; acts run one at a time, in order,
+    /// so typed text arrives as typed.
     fn act(&self, act: Act) -> Task<Message> {
-        let Some(live) = self.live.as_ref().map(Arc::clone) else { return Task::none() };
-        let work = async move {
-            let mut guard = live.lock().await;
-            let Some(s) = guard.as_mut() else { return Ok(()) };
-            match act {
-                Act::Greet => s.greet().await,
-                Act::RequestControl => s.request_control().await,
-                Act::Chat(line) => s.chat(&line).await,
-                Act::Input(event) => s.input(event).await,
-            }
-        };
-        Task::perform(work, |r: Result<(), ConsoleError>| Message::Sent(r.map_err(|e| e.to_string())))
+        if let Some(tx) = &self.outbox {
+            let _ = tx.send(act);
+        }
+        Task::none()
     }
 
     fn end_session(&mut self) -> Task<Message> {
-        let Some(live) = self.live.take() else { return Task::done(Message::Ended) };
-        Task::perform(
-            async move {
-                if let Some(s) = live.lock().await.take() {
-                    s.end().await;
-                }
-            },
-            |()| Message::Ended,
-        )
+        match self.outbox.take() {
+            Some(tx) if tx.send(Act::End).is_ok() => Task::none(),
+            _ => Task::done(Message::Ended),
+        }
     }
 
     fn update(&mut self, message: Message) -> Task<Message> {
@@ -282,8 +311,11 @@ impl App {
                 self.screen = Screen::Session(session::Session::new(status));
                 self.shown_frames = 0;
                 let live: Live = Arc::new(tokio::sync::Mutex::new(Some(live)));
-                self.live = Some(live);
-                return self.act(Act::Greet);
+                self.live = Some(Arc::clone(&live));
+                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                let _ = tx.send(Act::Greet);
+                self.outbox = Some(tx);
+                return Task::run(worker(live, rx), |m| m);
             }
             Message::Session(m) => {
                 let Screen::Session(view) = &mut self.screen else { return Task::none() };
@@ -298,6 +330,8 @@ impl App {
             Message::Sent(Err(why)) => tracing::warn!("could not send to the customer: {why}"),
             Message::Sent(Ok(())) => {}
             Message::Ended => {
+                self.live = None;
+                self.outbox = None;
                 self.recent.insert(0, format!("Session ended at {}", clock()));
                 self.recent.truncate(10);
                 let mut dash = dashboard::Dashboard::new(self.name.clone(), Instant::now());
@@ -343,7 +377,12 @@ impl App {
                 let Some(live) = &self.live else { return };
                 let Ok(guard) = live.try_lock() else { return };
                 let Some(s) = guard.as_ref() else { return };
-                view.consent = *s.consent.borrow();
+                let consent = *s.consent.borrow();
+                if consent != view.consent {
+                    // Scripts and tests read this; people see the status bar.
+                    println!("consent: view={} control={}", consent.view, consent.control);
+                    view.consent = consent;
+                }
                 let v = s.view.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 if v.chat.len() != view.chat.len() || v.chat.last() != view.chat.last() {
                     view.chat.clone_from(&v.chat);
@@ -425,7 +464,8 @@ pub fn run(opts: Options) -> iced::Result {
         .title("Tether console")
         .subscription(App::subscription)
         .scale_factor(move |_| scale)
-        .window_size((1280.0 * scale, 800.0 * scale))
+        // Logical size: iced multiplies it by the scale factor.
+        .window_size((1280.0, 800.0))
         .run()
 }
 

@@ -3,6 +3,7 @@
 //!
 //! Every wait is bounded, and every process is killed when its handle drops.
 
+pub mod desk;
 pub mod image;
 pub mod proc;
 pub mod xvfb;
@@ -144,6 +145,52 @@ pub fn agent(
         args.extend(["--accept", a]);
     }
     Proc::spawn("agent", bin("tether-agent")?, &args, &[("DISPLAY", display)])
+}
+
+/// Starts the console window on `display`; logs in at once when `password`
+/// is given.
+pub fn console_window(
+    server: &Rendezvous,
+    display: &str,
+    data: &Path,
+    password: Option<&str>,
+    extra: &[&str],
+) -> anyhow::Result<Proc> {
+    let data_s = data.display().to_string();
+    let mut args = vec![
+        "--server",
+        &server.addr,
+        "--server-cert",
+        &server.fingerprint,
+        "--user",
+        "alice",
+        "--data",
+        &data_s,
+    ];
+    if password.is_some() {
+        args.push("--password-stdin");
+    }
+    args.extend_from_slice(extra);
+    let stdin = password.map(|p| format!("{p}\n")).unwrap_or_default();
+    Proc::spawn_with_stdin("console-window", bin("tether-console")?, &args, &[("DISPLAY", display)], &stdin)
+}
+
+/// Starts the agent window on `display`, without a code.
+pub fn agent_window(server: &Rendezvous, display: &str, data: &Path) -> anyhow::Result<Proc> {
+    let data_s = data.display().to_string();
+    let args = ["--server", &server.addr, "--server-cert", &server.fingerprint, "--data", &data_s];
+    Proc::spawn("agent-window", bin("tether-agent")?, &args, &[("DISPLAY", display)])
+}
+
+/// Keeps a copy of a screenshot in `$TETHER_SCREENSHOTS` when that is set
+/// (`cargo xtask screenshots` sets it to `docs/screenshots`).
+pub fn keep_screenshot(from: &Path, name: &str) -> anyhow::Result<()> {
+    if let Some(dir) = std::env::var_os("TETHER_SCREENSHOTS") {
+        let dir = PathBuf::from(dir);
+        std::fs::create_dir_all(&dir)?;
+        std::fs::copy(from, dir.join(name)).with_context(|| format!("keeping {name}"))?;
+    }
+    Ok(())
 }
 
 /// Reads the code a console printed.

@@ -129,8 +129,7 @@ impl Proc {
 
     /// Sends it a signal, such as `STOP` or `CONT`.
     pub fn signal(&self, name: &str) -> anyhow::Result<()> {
-        let status =
-            Command::new("kill").args([format!("-{name}"), self.child.id().to_string()]).status()?;
+        let status = Command::new("kill").args([format!("-{name}"), self.child.id().to_string()]).status()?;
         if !status.success() {
             bail!("kill -{name} {} failed", self.name);
         }

@@ -1,5 +1,6 @@
-//! `cargo xtask test | demo | bench`: the project's two README commands and
-//! the benchmark. Installs missing Debian packages, starts Xvfb where needed.
+//! `cargo xtask test | demo | bench | screenshots`: the project's two README
+//! commands, the benchmark, and the README's screenshots. Installs missing
+//! Debian packages, starts Xvfb where needed.
 
 mod bench;
 mod demo;
@@ -61,6 +62,23 @@ fn test() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Runs the two-window end-to-end test, keeping its screenshots in
+/// `docs/screenshots` for the README.
+fn screenshots() -> anyhow::Result<()> {
+    packages::ensure(packages::NEEDED)?;
+    let bins = build_bins(false)?;
+    let out = root().join("docs").join("screenshots");
+    run(
+        "the two-window test",
+        cargo()
+            .args(["test", "--locked", "--package", "tether-e2e", "--test", "two_windows"])
+            .env("TETHER_BIN_DIR", &bins)
+            .env("TETHER_SCREENSHOTS", &out),
+    )?;
+    eprintln!("xtask: screenshots are in {}", out.display());
+    Ok(())
+}
+
 fn main() -> std::process::ExitCode {
     match dispatch() {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -84,8 +102,9 @@ fn dispatch() -> anyhow::Result<()> {
             packages::ensure(packages::NEEDED)?;
             bench::run(&root())
         }
+        Some("screenshots") => screenshots(),
         _ => {
-            eprintln!("usage: cargo xtask test | demo | bench");
+            eprintln!("usage: cargo xtask test | demo | bench | screenshots");
             std::process::exit(2);
         }
     }

@@ -255,8 +255,8 @@ impl Window {
                 text("Check that your technician sees these words:"),
                 text(q.who.sas.clone()).size(24),
                 row![
-                    button(text("Allow")).on_press(Message::Answer(true)),
-                    button(text("Deny")).on_press(Message::Answer(false))
+                    button(text("Allow")).on_press(Message::Answer(true)).style(button::success),
+                    button(text("Deny")).on_press(Message::Answer(false)).style(button::secondary)
                 ]
                 .spacing(12),
             ]
@@ -278,7 +278,14 @@ impl Window {
         buttons = buttons.push(button(text("End session")).on_press(Message::End).style(button::danger));
         let banner = column![text(format!("{} {doing} your screen", self.who())).size(20), buttons]
             .spacing(10)
+            .width(Fill)
             .align_x(Center);
+        // Control stands out: someone else is moving this mouse.
+        let banner = container(banner).padding(10).width(Fill).style(if self.consent.control {
+            container::warning
+        } else {
+            container::rounded_box
+        });
         column![banner, self.chat_panel()].spacing(16).into()
     }
 
