@@ -4,7 +4,11 @@
 //! full-screen xterm. For each workload (idle, one typed character, a full
 //! screen of new text) it captures with xcap, encodes with the session codec,
 //! sends through a real Noise-sealed QUIC session on loopback, and decodes:
-//! bytes per frame, encode time, and capture-to-decoded latency.
+//! bytes per frame, encode time, and capture-to-decoded latency. Then it
+//! times clicks from the console's session logic to the pointer moving on
+//! the agent's display (see `input`).
+
+mod input;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -184,5 +188,20 @@ async fn main() -> anyhow::Result<()> {
             fmt(percentile(&r.latency_ms, 0.95)),
         );
     }
+    drop(p);
+
+    let clicks = input::click_latency().await?;
+    println!();
+    println!("input: console click to pointer moved on the agent's display (real rendezvous and agent)");
+    println!();
+    println!("| clicks | p50 ms | p95 ms | max ms |");
+    println!("|---|---|---|---|");
+    println!(
+        "| {} | {:.1} | {:.1} | {:.1} |",
+        clicks.len(),
+        percentile(&clicks, 0.5).unwrap_or_default(),
+        percentile(&clicks, 0.95).unwrap_or_default(),
+        clicks.iter().copied().fold(0.0, f64::max),
+    );
     Ok(())
 }

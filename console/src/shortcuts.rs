@@ -4,7 +4,7 @@
 //! every key goes to the customer while you have control, so the session's
 //! shortcuts use Ctrl+Alt+Shift, which remote programs almost never need:
 //! R asks for control, F toggles fit and 1:1, T jumps to the chat (Escape
-//! leaves it), E ends the session.
+//! leaves it), D goes to the dashboard (the session goes on), E ends it.
 
 use iced::keyboard::{Key, Modifiers};
 
@@ -21,6 +21,8 @@ pub enum Shortcut {
     ToggleFit,
     /// Put the cursor in the chat box.
     FocusChat,
+    /// Show the dashboard; the session goes on.
+    Dashboard,
     /// End the session.
     EndSession,
 }
@@ -50,6 +52,7 @@ pub fn shortcut(place: Place, key: &Key, modifiers: Modifiers) -> Option<Shortcu
                 "r" => Some(Shortcut::RequestControl),
                 "f" => Some(Shortcut::ToggleFit),
                 "t" => Some(Shortcut::FocusChat),
+                "d" => Some(Shortcut::Dashboard),
                 "e" => Some(Shortcut::EndSession),
                 _ => None,
             }

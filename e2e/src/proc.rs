@@ -62,29 +62,35 @@ impl Proc {
         Ok(Self { name: name.to_owned(), child, stdout, stderr })
     }
 
-    fn find(lines: &Lines, needle: &str) -> Option<String> {
+    fn find(lines: &Lines, needle: &str, nth: usize) -> Option<String> {
         lines
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .iter()
-            .find(|l| l.contains(needle))
+            .filter(|l| l.contains(needle))
+            .nth(nth)
             .cloned()
     }
 
     /// Waits for a stdout line containing `needle`.
     pub fn wait_for_stdout(&self, needle: &str, limit: Duration) -> anyhow::Result<String> {
-        self.wait_for(&self.stdout, needle, limit)
+        self.wait_for(&self.stdout, needle, 0, limit)
+    }
+
+    /// Waits for the `nth` (from 0) stdout line containing `needle`.
+    pub fn wait_for_nth_stdout(&self, needle: &str, nth: usize, limit: Duration) -> anyhow::Result<String> {
+        self.wait_for(&self.stdout, needle, nth, limit)
     }
 
     /// Waits for a stderr line containing `needle`.
     pub fn wait_for_stderr(&self, needle: &str, limit: Duration) -> anyhow::Result<String> {
-        self.wait_for(&self.stderr, needle, limit)
+        self.wait_for(&self.stderr, needle, 0, limit)
     }
 
-    fn wait_for(&self, lines: &Lines, needle: &str, limit: Duration) -> anyhow::Result<String> {
+    fn wait_for(&self, lines: &Lines, needle: &str, nth: usize, limit: Duration) -> anyhow::Result<String> {
         let start = Instant::now();
         loop {
-            if let Some(l) = Self::find(lines, needle) {
+            if let Some(l) = Self::find(lines, needle, nth) {
                 return Ok(l);
             }
             if start.elapsed() > limit {
@@ -125,6 +131,11 @@ impl Proc {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Its exit status if it has exited, without waiting.
+    pub fn try_status(&mut self) -> anyhow::Result<Option<ExitStatus>> {
+        Ok(self.child.try_wait()?)
     }
 
     /// Sends it a signal, such as `STOP` or `CONT`.

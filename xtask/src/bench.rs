@@ -1,5 +1,6 @@
 //! `cargo xtask bench`: builds the benchmark in release mode and runs it on a
-//! 1920×1080 Xvfb with a full-screen xterm, printing a table.
+//! 1920×1080 Xvfb with a full-screen xterm, printing tables: the screen
+//! pipeline, and input latency through released rendezvous and agent binaries.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -13,6 +14,7 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
         .current_dir(root)
         .args(["build", "--release", "--locked", "-p", "tether-bench"])
+        .args(["-p", "tether-rendezvous", "-p", "tether-agent"])
         .status()
         .context("building the benchmark")?;
     if !status.success() {
@@ -32,6 +34,7 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     let _ = Command::new("xdotool").args(["mousemove", "960", "540"]).env("DISPLAY", &xvfb.display).status();
     let status = Command::new(root.join("target/release/tether-bench"))
         .env("DISPLAY", &xvfb.display)
+        .env("TETHER_BIN_DIR", root.join("target/release"))
         .status()
         .context("running the benchmark")?;
     let _ = xterm.kill();

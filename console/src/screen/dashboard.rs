@@ -1,5 +1,5 @@
 //! Dashboard: make a session code, show it large with a countdown, and list
-//! this console's recent sessions.
+//! the technician's live sessions (open any of them) and recent ones.
 
 use std::time::{Duration, Instant};
 
@@ -33,6 +33,8 @@ pub struct Dashboard {
     pub technician: String,
     /// The current code.
     pub code: CodeState,
+    /// Live sessions: id and a one-line description.
+    pub live: Vec<(u64, String)>,
     /// Recent sessions, newest first, one line each.
     pub recent: Vec<String>,
     now: Instant,
@@ -47,6 +49,8 @@ pub enum Message {
     Copy,
     /// Log out.
     LogOut,
+    /// Go to this live session.
+    Open(u64),
 }
 
 /// What the app must do.
@@ -58,6 +62,8 @@ pub enum Event {
     Copy(String),
     /// Back to the login screen.
     LogOut,
+    /// Show this live session.
+    Open(u64),
 }
 
 fn countdown(left: Duration) -> String {
@@ -69,7 +75,7 @@ impl Dashboard {
     /// A dashboard for `technician`.
     #[must_use]
     pub fn new(technician: String, now: Instant) -> Self {
-        Self { technician, code: CodeState::None, recent: Vec::new(), now }
+        Self { technician, code: CodeState::None, live: Vec::new(), recent: Vec::new(), now }
     }
 
     /// Advances the countdown.
@@ -93,7 +99,8 @@ impl Dashboard {
                 CodeState::Waiting { code, .. } => Some(Event::Copy(code.clone())),
                 _ => None,
             },
-            Message::LogOut => Some(Event::LogOut),
+            Message::LogOut => self.live.is_empty().then_some(Event::LogOut),
+            Message::Open(id) => Some(Event::Open(id)),
         }
     }
 
@@ -123,18 +130,32 @@ impl Dashboard {
             CodeState::Connecting => text("The customer is connecting…").into(),
             CodeState::Failed(why) => text(why.clone()).style(text::danger).into(),
         };
+        let live = self.live.iter().fold(
+            column![text("Live sessions").size(20)].spacing(6).align_x(Center),
+            |c, (id, line)| {
+                c.push(
+                    row![text(line.clone()), button(text("Open")).on_press(Message::Open(*id))]
+                        .spacing(12)
+                        .align_y(Center),
+                )
+            },
+        );
         let recent = self
             .recent
             .iter()
             .fold(column![text("Recent sessions").size(20)].spacing(4), |c, line| c.push(text(line.clone())));
-        let header = row![
-            text(format!("Logged in as {}", self.technician)).width(Fill),
+        let log_out = if self.live.is_empty() {
             button(text("Log out")).on_press(Message::LogOut)
-        ]
-        .align_y(Center);
-        container(column![header, new_code, code, recent].spacing(24).align_x(Center).padding(24))
-            .center_x(Fill)
-            .into()
+        } else {
+            button(text("End your sessions to log out"))
+        };
+        let header =
+            row![text(format!("Logged in as {}", self.technician)).width(Fill), log_out].align_y(Center);
+        let mut body = column![header, new_code, code].spacing(24).align_x(Center).padding(24);
+        if !self.live.is_empty() {
+            body = body.push(live);
+        }
+        container(body.push(recent)).center_x(Fill).into()
     }
 }
 
@@ -162,6 +183,22 @@ mod tests {
         dash.tick(start + Duration::from_secs(601));
         let mut ui = simulator(dash.view());
         assert!(ui.find("Code 123-4567 expired; make a new one.").is_ok());
+    }
+
+    #[test]
+    fn live_sessions_can_be_opened_and_block_log_out() {
+        let mut dash = Dashboard::new("alice".into(), Instant::now());
+        dash.live = vec![(7, "Session 7 · since 10:00 UTC · direct · viewing".into())];
+        let messages: Vec<_> = {
+            let mut ui = simulator(dash.view());
+            assert!(ui.find("Session 7 · since 10:00 UTC · direct · viewing").is_ok());
+            assert!(ui.find("End your sessions to log out").is_ok());
+            ui.click("Open").unwrap();
+            ui.into_messages().collect()
+        };
+        let events: Vec<_> = messages.into_iter().filter_map(|m| dash.update(m)).collect();
+        assert_eq!(events, vec![Event::Open(7)]);
+        assert_eq!(dash.update(Message::LogOut), None, "no log out with live sessions");
     }
 
     #[test]

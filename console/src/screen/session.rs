@@ -64,6 +64,8 @@ pub enum Message {
     Draft(String),
     /// Send the chat draft.
     SendChat,
+    /// Back to the dashboard; the session goes on.
+    Dashboard,
 }
 
 /// What the app must do.
@@ -77,6 +79,8 @@ pub enum Event {
     End,
     /// Send a chat line.
     Chat(String),
+    /// Show the dashboard.
+    Dashboard,
 }
 
 impl Session {
@@ -108,6 +112,7 @@ impl Session {
             }
             Message::End => return Some(Event::End),
             Message::RequestControl => return Some(Event::RequestControl),
+            Message::Dashboard => return Some(Event::Dashboard),
             _ => {}
         }
         let (w, h) = self.picture.as_ref().map(|(_, w, h)| (*w, *h))?;
@@ -133,7 +138,11 @@ impl Session {
                 self.actual_size = !self.actual_size;
                 None
             }
-            Message::RequestControl | Message::End | Message::Draft(_) | Message::SendChat => None,
+            Message::RequestControl
+            | Message::End
+            | Message::Draft(_)
+            | Message::SendChat
+            | Message::Dashboard => None,
         }
     }
 
@@ -181,6 +190,7 @@ impl Session {
             text("View only")
         };
         let bar = row![
+            button(text("Dashboard")).on_press(Message::Dashboard).style(button::secondary),
             button(text("Request control"))
                 .on_press_maybe((!self.consent.control).then_some(Message::RequestControl)),
             button(text(if self.actual_size { "Fit to window" } else { "Actual size" }))

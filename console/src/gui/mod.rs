@@ -1,15 +1,17 @@
-//! The windowed console: login → dashboard → session, on iced.
+//! The windowed console: login → dashboard → sessions, on iced.
 //!
 //! The screens own their own state and messages; this module owns the
 //! session logic objects (from `session`) and runs their async work as
-//! tasks. Values that cannot be cloned travel through messages in a [`Slot`].
+//! tasks. Several sessions can run at once (`running`); the dashboard lists
+//! them and one shows at a time. Values that cannot be cloned travel through
+//! messages in a [`Slot`].
+
+mod running;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use iced::widget::image;
 use iced::{Element, Subscription, Task, keyboard};
-use tether_protocol::channel::input::ConsoleToAgent;
 use tether_protocol::code::PairingCode;
 use tether_transport::TransportError;
 use tether_transport::signal_client::ServerTrust;
@@ -18,6 +20,7 @@ use crate::mapping;
 use crate::screen::{dashboard, login, session};
 use crate::session::{ConsoleError, LiveSession, Technician};
 use crate::shortcuts::{self, Place, Shortcut};
+use running::{Act, Running};
 
 /// A value handed over once through a cloneable message.
 #[derive(Debug)]
@@ -58,51 +61,10 @@ pub struct Options {
     pub scale: f32,
 }
 
-type Live = Arc<tokio::sync::Mutex<Option<LiveSession>>>;
-
-/// Something to do with the live session.
-enum Act {
-    Greet,
-    RequestControl,
-    Chat(String),
-    Input(ConsoleToAgent),
-    End,
-}
-
-/// Does the session's acts in order; yields what the window must hear.
-fn worker(
-    live: Live,
-    rx: tokio::sync::mpsc::UnboundedReceiver<Act>,
-) -> impl iced::futures::Stream<Item = Message> {
-    iced::futures::stream::unfold((live, rx), |(live, mut rx)| async move {
-        let act = rx.recv().await?;
-        let mut guard = live.lock().await;
-        let message = if let Act::End = act {
-            if let Some(s) = guard.take() {
-                s.end().await;
-            }
-            Message::Ended
-        } else if let Some(s) = guard.as_mut() {
-            let sent = match act {
-                Act::Greet => s.greet().await,
-                Act::RequestControl => s.request_control().await,
-                Act::Chat(line) => s.chat(&line).await,
-                Act::Input(event) => s.input(event).await,
-                Act::End => Ok(()),
-            };
-            Message::Sent(sent.map_err(|e| e.to_string()))
-        } else {
-            Message::Sent(Ok(()))
-        };
-        drop(guard);
-        Some((message, (live, rx)))
-    })
-}
-
 enum Screen {
     Login(login::Login),
-    Dashboard(dashboard::Dashboard),
-    Session(session::Session),
+    Dashboard,
+    Session(u64),
 }
 
 struct App {
@@ -110,12 +72,9 @@ struct App {
     password: String,
     screen: Screen,
     technician: Option<Technician>,
-    name: String,
-    recent: Vec<String>,
-    live: Option<Live>,
-    outbox: Option<tokio::sync::mpsc::UnboundedSender<Act>>,
-    shown_frames: u64,
-    rate: (u64, u64, Instant),
+    dash: dashboard::Dashboard,
+    sessions: Vec<Running>,
+    next_id: u64,
 }
 
 /// Everything that happens in the window.
@@ -125,8 +84,8 @@ pub enum Message {
     Login(login::Message),
     /// From the dashboard.
     Dashboard(dashboard::Message),
-    /// From the session screen.
-    Session(session::Message),
+    /// From a session's screen.
+    Session(u64, session::Message),
     /// The login finished.
     LoggedIn(Result<Slot<Technician>, (String, bool)>),
     /// A code is ready.
@@ -135,8 +94,8 @@ pub enum Message {
     Connected(Result<Slot<LiveSession>, String>),
     /// An input or control message went out, or failed.
     Sent(Result<(), String>),
-    /// The session is over.
-    Ended,
+    /// This session is over.
+    Ended(u64),
     /// Time passed.
     Tick(Instant),
     /// A key was pressed in the window.
@@ -165,12 +124,9 @@ impl App {
             password,
             screen: Screen::Login(login),
             technician: None,
-            name: String::new(),
-            recent: Vec::new(),
-            live: None,
-            outbox: None,
-            shown_frames: 0,
-            rate: (0, 0, Instant::now()),
+            dash: dashboard::Dashboard::new(String::new(), Instant::now()),
+            sessions: Vec::new(),
+            next_id: 1,
         };
         let task = if app.opts.password.is_some() {
             app.log_in()
@@ -221,20 +177,18 @@ impl App {
         )
     }
 
-    /// Queues `act` for the live session; acts run one at a time, in order,
-    /// so typed text arrives as typed.
-    fn act(&self, act: Act) -> Task<Message> {
-        if let Some(tx) = &self.outbox {
-            let _ = tx.send(act);
-        }
-        Task::none()
+    fn running(&mut self, id: u64) -> Option<&mut Running> {
+        self.sessions.iter_mut().find(|r| r.id == id)
     }
 
-    fn end_session(&mut self) -> Task<Message> {
-        match self.outbox.take() {
-            Some(tx) if tx.send(Act::End).is_ok() => Task::none(),
-            _ => Task::done(Message::Ended),
+    fn show(&mut self, screen: Screen) {
+        if let Screen::Session(id) = screen
+            && let Some(r) = self.running(id)
+        {
+            r.show();
         }
+        self.screen = screen;
+        self.dash.live = self.sessions.iter().map(|r| (r.id, r.summary())).collect();
     }
 
     fn update(&mut self, message: Message) -> Task<Message> {
@@ -251,10 +205,11 @@ impl App {
             Message::LoggedIn(Ok(slot)) => {
                 self.technician = slot.take();
                 remember(&self.opts.data_dir, &self.opts.server, &self.opts.user);
-                self.name = self.technician.as_ref().map(|t| t.name.clone()).unwrap_or_default();
-                let mut dash = dashboard::Dashboard::new(self.name.clone(), Instant::now());
-                dash.recent = self.recent.clone();
-                self.screen = Screen::Dashboard(dash);
+                let name = self.technician.as_ref().map(|t| t.name.clone()).unwrap_or_default();
+                let recent = std::mem::take(&mut self.dash.recent);
+                self.dash = dashboard::Dashboard::new(name, Instant::now());
+                self.dash.recent = recent;
+                self.show(Screen::Dashboard);
                 if self.opts.new_code {
                     self.opts.new_code = false;
                     return self.update(Message::Dashboard(dashboard::Message::NewCode));
@@ -266,10 +221,13 @@ impl App {
                 self.screen = Screen::Login(login);
             }
             Message::Dashboard(m) => {
-                let Screen::Dashboard(dash) = &mut self.screen else { return Task::none() };
-                match dash.update(m) {
+                if !matches!(self.screen, Screen::Dashboard) {
+                    return Task::none();
+                }
+                match self.dash.update(m) {
                     Some(dashboard::Event::NewCode) => return self.new_code(),
                     Some(dashboard::Event::Copy(code)) => return iced::clipboard::write(code),
+                    Some(dashboard::Event::Open(id)) => self.show(Screen::Session(id)),
                     Some(dashboard::Event::LogOut) => {
                         self.technician = None;
                         self.screen = Screen::Login(login::Login::new(
@@ -284,59 +242,51 @@ impl App {
                 let Some(tech) = slot.take() else { return Task::none() };
                 // Scripts and the demo read the code here; people read it on screen.
                 println!("code: {code}");
-                if let Screen::Dashboard(dash) = &mut self.screen {
-                    dash.code = dashboard::CodeState::Waiting {
-                        code: code.to_string(),
-                        expires: Instant::now() + ttl,
-                    };
-                }
+                self.dash.code =
+                    dashboard::CodeState::Waiting { code: code.to_string(), expires: Instant::now() + ttl };
                 return Task::perform(async move { tech.wait_for_customer(code, ttl).await }, |r| {
                     Message::Connected(r.map(Slot::new).map_err(|e| e.to_string()))
                 });
             }
             Message::CodeMade(Err(why)) | Message::Connected(Err(why)) => {
-                if let Screen::Dashboard(dash) = &mut self.screen {
-                    dash.code = dashboard::CodeState::Failed(why);
-                }
+                self.dash.code = dashboard::CodeState::Failed(why);
             }
             Message::Connected(Ok(slot)) => {
                 let Some(live) = slot.take() else { return Task::none() };
-                println!("sas: {}", live.sas);
-                println!("path: {}", live.path);
-                let status = session::Status {
-                    path: live.path.to_string(),
-                    sas: live.sas.clone(),
-                    ..Default::default()
-                };
-                self.screen = Screen::Session(session::Session::new(status));
-                self.shown_frames = 0;
-                let live: Live = Arc::new(tokio::sync::Mutex::new(Some(live)));
-                self.live = Some(Arc::clone(&live));
-                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-                let _ = tx.send(Act::Greet);
-                self.outbox = Some(tx);
-                return Task::run(worker(live, rx), |m| m);
+                let id = self.next_id;
+                self.next_id += 1;
+                let (running, task) = Running::start(id, live, clock());
+                self.sessions.push(running);
+                self.dash.code = dashboard::CodeState::None;
+                self.show(Screen::Session(id));
+                return task;
             }
-            Message::Session(m) => {
-                let Screen::Session(view) = &mut self.screen else { return Task::none() };
-                match view.update(m) {
-                    Some(session::Event::Input(event)) => return self.act(Act::Input(event)),
-                    Some(session::Event::RequestControl) => return self.act(Act::RequestControl),
-                    Some(session::Event::Chat(line)) => return self.act(Act::Chat(line)),
-                    Some(session::Event::End) => return self.end_session(),
+            Message::Session(id, m) => {
+                let Some(r) = self.running(id) else { return Task::none() };
+                match r.screen.update(m) {
+                    Some(session::Event::Input(event)) => r.act(Act::Input(event)),
+                    Some(session::Event::RequestControl) => r.act(Act::RequestControl),
+                    Some(session::Event::Chat(line)) => r.act(Act::Chat(line)),
+                    Some(session::Event::End) if !r.end() => return Task::done(Message::Ended(id)),
+                    Some(session::Event::End) => {}
+                    Some(session::Event::Dashboard) => self.show(Screen::Dashboard),
                     None => {}
                 }
             }
             Message::Sent(Err(why)) => tracing::warn!("could not send to the customer: {why}"),
             Message::Sent(Ok(())) => {}
-            Message::Ended => {
-                self.live = None;
-                self.outbox = None;
-                self.recent.insert(0, format!("Session ended at {}", clock()));
-                self.recent.truncate(10);
-                let mut dash = dashboard::Dashboard::new(self.name.clone(), Instant::now());
-                dash.recent = self.recent.clone();
-                self.screen = Screen::Dashboard(dash);
+            Message::Ended(id) => {
+                if let Some(i) = self.sessions.iter().position(|r| r.id == id) {
+                    let r = self.sessions.remove(i);
+                    self.dash.recent.insert(0, format!("{}, until {}", r.summary(), clock()));
+                    self.dash.recent.truncate(10);
+                }
+                if matches!(self.screen, Screen::Session(shown) if shown == id) || self.sessions.is_empty() {
+                    self.show(Screen::Dashboard);
+                } else {
+                    let screen = std::mem::replace(&mut self.screen, Screen::Dashboard);
+                    self.show(screen);
+                }
             }
             Message::Tick(now) => self.tick(now),
             Message::Key(key, modifiers, text) => return self.key(&key, modifiers, text.as_deref()),
@@ -350,77 +300,57 @@ impl App {
         modifiers: keyboard::Modifiers,
         text: Option<&str>,
     ) -> Task<Message> {
-        let place = match &self.screen {
+        let (place, id) = match self.screen {
             Screen::Login(_) => return Task::none(),
-            Screen::Dashboard(_) => Place::Dashboard,
-            Screen::Session(_) => Place::Session,
+            Screen::Dashboard => (Place::Dashboard, 0),
+            Screen::Session(id) => (Place::Session, id),
         };
+        let to_session = |m| Message::Session(id, m);
         match shortcuts::shortcut(place, key, modifiers) {
             Some(Shortcut::NewCode) => self.update(Message::Dashboard(dashboard::Message::NewCode)),
             Some(Shortcut::CopyCode) => self.update(Message::Dashboard(dashboard::Message::Copy)),
-            Some(Shortcut::RequestControl) => self.update(Message::Session(session::Message::RequestControl)),
-            Some(Shortcut::ToggleFit) => self.update(Message::Session(session::Message::ToggleFit)),
-            Some(Shortcut::EndSession) => self.update(Message::Session(session::Message::End)),
+            Some(Shortcut::RequestControl) => self.update(to_session(session::Message::RequestControl)),
+            Some(Shortcut::ToggleFit) => self.update(to_session(session::Message::ToggleFit)),
+            Some(Shortcut::EndSession) => self.update(to_session(session::Message::End)),
+            Some(Shortcut::Dashboard) => self.update(to_session(session::Message::Dashboard)),
             Some(Shortcut::FocusChat) => iced::widget::operation::focus("chat"),
-            None => match &self.screen {
-                Screen::Session(view) if view.consent.control => mapping::key_press(key, modifiers, text)
-                    .map_or_else(Task::none, |e| self.act(Act::Input(e))),
-                _ => Task::none(),
-            },
+            None => {
+                if let Some(r) = self.running(id)
+                    && r.screen.consent.control
+                    && let Some(event) = mapping::key_press(key, modifiers, text)
+                {
+                    r.act(Act::Input(event));
+                }
+                Task::none()
+            }
         }
     }
 
     fn tick(&mut self, now: Instant) {
-        match &mut self.screen {
-            Screen::Dashboard(dash) => dash.tick(now),
-            Screen::Session(view) => {
-                let Some(live) = &self.live else { return };
-                let Ok(guard) = live.try_lock() else { return };
-                let Some(s) = guard.as_ref() else { return };
-                let consent = *s.consent.borrow();
-                if consent != view.consent {
-                    // Scripts and tests read this; people see the status bar.
-                    println!("consent: view={} control={}", consent.view, consent.control);
-                    view.consent = consent;
-                }
-                let v = s.view.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                if v.chat.len() != view.chat.len() || v.chat.last() != view.chat.last() {
-                    view.chat.clone_from(&v.chat);
-                }
-                if v.frames != self.shown_frames
-                    && let Some((w, h, rgba)) = v.decoder.framebuffer()
-                {
-                    view.picture = Some((image::Handle::from_rgba(w, h, rgba.to_vec()), w, h));
-                    self.shown_frames = v.frames;
-                }
-                let elapsed = self.rate.2.elapsed();
-                if elapsed >= Duration::from_secs(1) {
-                    let secs = elapsed.as_secs_f64();
-                    view.status.fps = (v.frames - self.rate.0) as f64 / secs;
-                    view.status.kbps = (v.bytes - self.rate.1) as f64 / 1000.0 / secs;
-                    view.status.rtt_ms = s.rtt().as_millis() as u64;
-                    self.rate = (v.frames, v.bytes, Instant::now());
-                    println!(
-                        "stats: fps={:.1} kB/s={:.1} frames={}",
-                        view.status.fps, view.status.kbps, v.frames
-                    );
-                }
-                view.reconnecting = v.stalled;
-                if let Some(why) = &v.ended {
-                    view.ended = Some(format!("The customer ended the session: {why}"));
-                } else if !s.is_live() {
-                    view.ended = Some("The connection to the customer was lost.".into());
-                }
-            }
-            Screen::Login(_) => {}
+        self.dash.tick(now);
+        let shown = match self.screen {
+            Screen::Session(id) => Some(id),
+            Screen::Login(_) | Screen::Dashboard => None,
+        };
+        for r in &mut self.sessions {
+            r.refresh(shown == Some(r.id));
+        }
+        if matches!(self.screen, Screen::Dashboard) {
+            self.dash.live = self.sessions.iter().map(|r| (r.id, r.summary())).collect();
         }
     }
 
     fn view(&self) -> Element<'_, Message> {
         match &self.screen {
             Screen::Login(l) => l.view().map(Message::Login),
-            Screen::Dashboard(d) => d.view().map(Message::Dashboard),
-            Screen::Session(s) => s.view().map(Message::Session),
+            Screen::Dashboard => self.dash.view().map(Message::Dashboard),
+            Screen::Session(id) => match self.sessions.iter().find(|r| r.id == *id) {
+                Some(r) => {
+                    let id = *id;
+                    r.screen.view().map(move |m| Message::Session(id, m))
+                }
+                None => self.dash.view().map(Message::Dashboard),
+            },
         }
     }
 

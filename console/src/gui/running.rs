@@ -1,0 +1,176 @@
+//! One live session inside the window: its ordered queue of things to send,
+//! and copying what its background tasks see into its screen's state.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use iced::Task;
+use iced::widget::image;
+use tether_protocol::channel::input::ConsoleToAgent;
+use tokio::sync::mpsc;
+
+use super::Message;
+use crate::screen::session;
+use crate::session::{ConsoleError, LiveSession};
+
+type Live = Arc<tokio::sync::Mutex<Option<LiveSession>>>;
+
+/// Something to do with a live session.
+#[derive(Debug)]
+pub enum Act {
+    /// Say who we are.
+    Greet,
+    /// Ask for control.
+    RequestControl,
+    /// Send a chat line.
+    Chat(String),
+    /// Send input.
+    Input(ConsoleToAgent),
+    /// End the session.
+    End,
+}
+
+/// A live session and its screen.
+pub struct Running {
+    /// Its number in this window.
+    pub id: u64,
+    /// Its screen's state, kept while another screen shows.
+    pub screen: session::Session,
+    live: Live,
+    outbox: Option<mpsc::UnboundedSender<Act>>,
+    shown_frames: Option<u64>,
+    rate: (u64, u64, Instant),
+    started: String,
+}
+
+impl Running {
+    /// Takes over `live`, greets the customer, and returns the task that
+    /// sends everything queued, in order.
+    pub fn start(id: u64, live: LiveSession, started: String) -> (Self, Task<Message>) {
+        // Scripts and tests read these; people read the status bar.
+        println!("sas: {}", live.sas);
+        println!("path: {}", live.path);
+        let status =
+            session::Status { path: live.path.to_string(), sas: live.sas.clone(), ..Default::default() };
+        let live: Live = Arc::new(tokio::sync::Mutex::new(Some(live)));
+        let (tx, rx) = mpsc::unbounded_channel();
+        let _ = tx.send(Act::Greet);
+        let running = Self {
+            id,
+            screen: session::Session::new(status),
+            live: Arc::clone(&live),
+            outbox: Some(tx),
+            shown_frames: None,
+            rate: (0, 0, Instant::now()),
+            started,
+        };
+        (running, Task::run(worker(id, live, rx), |m| m))
+    }
+
+    /// Queues `act`; acts run one at a time, in order, so typed text
+    /// arrives as typed.
+    pub fn act(&self, act: Act) {
+        if let Some(tx) = &self.outbox {
+            let _ = tx.send(act);
+        }
+    }
+
+    /// Asks the session to end; [`Message::Ended`] follows. Returns false
+    /// if it was already ending.
+    pub fn end(&mut self) -> bool {
+        self.outbox.take().is_some_and(|tx| tx.send(Act::End).is_ok())
+    }
+
+    /// Draws the latest picture on the next refresh (after another screen
+    /// was showing).
+    pub fn show(&mut self) {
+        self.shown_frames = None;
+    }
+
+    /// One line for the dashboard.
+    #[must_use]
+    pub fn summary(&self) -> String {
+        let doing = if self.screen.ended.is_some() {
+            "ended"
+        } else if self.screen.reconnecting {
+            "reconnecting…"
+        } else if self.screen.consent.control {
+            "controlling"
+        } else if self.screen.consent.view {
+            "viewing"
+        } else {
+            "waiting for consent"
+        };
+        format!("Session {} · since {} · {} · {doing}", self.id, self.started, self.screen.status.path)
+    }
+
+    /// Copies what the session's tasks saw into the screen; the picture only
+    /// when `visible`, since turning it into an image costs a copy.
+    pub fn refresh(&mut self, visible: bool) {
+        let Ok(guard) = self.live.try_lock() else { return };
+        let Some(s) = guard.as_ref() else { return };
+        let view = &mut self.screen;
+        let consent = *s.consent.borrow();
+        if consent != view.consent {
+            println!("consent: view={} control={}", consent.view, consent.control);
+            view.consent = consent;
+        }
+        let v = s.view.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if v.chat.len() != view.chat.len() || v.chat.last() != view.chat.last() {
+            view.chat.clone_from(&v.chat);
+        }
+        if visible
+            && self.shown_frames != Some(v.frames)
+            && let Some((w, h, rgba)) = v.decoder.framebuffer()
+        {
+            view.picture = Some((image::Handle::from_rgba(w, h, rgba.to_vec()), w, h));
+            self.shown_frames = Some(v.frames);
+        }
+        let elapsed = self.rate.2.elapsed();
+        if elapsed >= Duration::from_secs(1) {
+            let secs = elapsed.as_secs_f64();
+            view.status.fps = (v.frames - self.rate.0) as f64 / secs;
+            view.status.kbps = (v.bytes - self.rate.1) as f64 / 1000.0 / secs;
+            view.status.rtt_ms = s.rtt().as_millis() as u64;
+            self.rate = (v.frames, v.bytes, Instant::now());
+            println!("stats: fps={:.1} kB/s={:.1} frames={}", view.status.fps, view.status.kbps, v.frames);
+        }
+        view.reconnecting = v.stalled;
+        if let Some(why) = &v.ended {
+            view.ended = Some(format!("The customer ended the session: {why}"));
+        } else if !s.is_live() {
+            view.ended = Some("The connection to the customer was lost.".into());
+        }
+    }
+}
+
+/// Does a session's acts in order; yields what the window must hear.
+fn worker(
+    id: u64,
+    live: Live,
+    rx: mpsc::UnboundedReceiver<Act>,
+) -> impl iced::futures::Stream<Item = Message> {
+    iced::futures::stream::unfold((live, rx), move |(live, mut rx)| async move {
+        let act = rx.recv().await?;
+        let mut guard = live.lock().await;
+        let message = if let Act::End = act {
+            if let Some(s) = guard.take() {
+                s.end().await;
+            }
+            Message::Ended(id)
+        } else if let Some(s) = guard.as_mut() {
+            let sent = match act {
+                Act::Greet => s.greet().await,
+                Act::RequestControl => s.request_control().await,
+                Act::Chat(line) => s.chat(&line).await,
+                Act::Input(event) => s.input(event).await,
+                Act::End => Ok(()),
+            };
+            Message::Sent(sent.map_err(|e: ConsoleError| e.to_string()))
+        } else {
+            Message::Sent(Ok(()))
+        };
+        drop(guard);
+        Some((message, (live, rx)))
+    })
+}
