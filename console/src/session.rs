@@ -15,7 +15,9 @@ use tether_protocol::code::{PairingCode, Secret};
 use tether_protocol::codec::Decoder;
 use tether_protocol::handshake::StaticKey;
 use tether_protocol::pake::Role;
-use tether_protocol::signal::{ClientToServer, PathKind, ServerToClient, SessionReport, SignalError};
+use tether_protocol::signal::{
+    ClientToServer, PathKind, ServerToClient, SessionReport, SessionSummary, SignalError,
+};
 use tether_transport::TransportError;
 use tether_transport::pairing::{self, PairingError};
 use tether_transport::peer::{self, ChannelRecv, ChannelSend, ConsoleChannels, PeerSecrets};
@@ -92,6 +94,17 @@ impl Technician {
             }
             ServerToClient::Error(e) => Err(ConsoleError::Refused(e)),
             _ => Err(TransportError::Protocol("unexpected answer to a code request").into()),
+        }
+    }
+
+    /// The technician's most recent sessions, newest first, from the
+    /// server's records.
+    pub async fn recent_sessions(&mut self) -> Result<Vec<SessionSummary>, ConsoleError> {
+        self.client.send(&ClientToServer::RecentSessions).await?;
+        match self.client.recv().await? {
+            ServerToClient::RecentSessions(list) => Ok(list),
+            ServerToClient::Error(e) => Err(ConsoleError::Refused(e)),
+            _ => Err(TransportError::Protocol("unexpected answer to a request for recent sessions").into()),
         }
     }
 

@@ -126,8 +126,16 @@ fn customer_and_technician_windows_work_together() -> anyhow::Result<()> {
     std::thread::sleep(Duration::from_millis(800));
     shot_window(&scene, &customer, &agent_id, "agent-ended.png")?;
     assert!(agent.wait_exit(STEP)?.success(), "agent:\n{}", agent.all_output());
-    shot_window(&scene, &tech, &console_id, "console-dashboard-after.png")?;
     drop(console);
+
+    // Logging in again shows the session from the server's records.
+    let again = console_window(&scene.server, &tech, &data, Some(PASSWORD), &[])?;
+    let line = again.wait_for_stdout("recent: ", STEP)?;
+    assert!(line.ends_with("· direct · ended"), "{line}");
+    let again_id = desk::wait_window_named(&tech, "Tether console", STEP)?;
+    std::thread::sleep(Duration::from_millis(500));
+    shot_window(&scene, &tech, &again_id, "console-dashboard-after.png")?;
+    drop(again);
 
     // The login screen: a wrong password shows a plain error in red.
     let login = console_window(&scene.server, &tech, &data, None, &[])?;

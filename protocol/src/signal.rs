@@ -101,6 +101,48 @@ pub enum ClientToServer {
     Relay(PeerSignal),
     /// Add to the session record.
     Report(SessionReport),
+    /// A logged-in technician asks for their most recent sessions.
+    RecentSessions,
+}
+
+/// Most sessions one [`ServerToClient::RecentSessions`] answer holds.
+pub const MAX_RECENT: usize = 20;
+
+/// How a recorded session ended, for the technician's dashboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SessionOutcome {
+    /// Still running, or the server stopped before it ended.
+    Open,
+    /// Ended normally.
+    Ended,
+    /// The customer typed a wrong code; it was burned.
+    WrongCode,
+    /// A side vanished without saying goodbye.
+    Disconnected,
+}
+
+impl fmt::Display for SessionOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Open => "open",
+            Self::Ended => "ended",
+            Self::WrongCode => "wrong code",
+            Self::Disconnected => "disconnected",
+        })
+    }
+}
+
+/// One of a technician's sessions, as the server recorded it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionSummary {
+    /// When the customer joined (Unix seconds).
+    pub started: u64,
+    /// When it ended (Unix seconds).
+    pub ended: Option<u64>,
+    /// The peer-to-peer path, once connected.
+    pub path: Option<PathKind>,
+    /// How it ended.
+    pub outcome: SessionOutcome,
 }
 
 /// Why the server refused a request; the text is shown to people.
@@ -172,6 +214,9 @@ pub enum ServerToClient {
     PeerLeft,
     /// A request was refused.
     Error(SignalError),
+    /// The technician's most recent sessions, newest first, at most
+    /// [`MAX_RECENT`].
+    RecentSessions(Vec<SessionSummary>),
 }
 
 #[cfg(test)]
@@ -193,6 +238,14 @@ mod tests {
             round_trip(&ServerToClient::Joined { technician: u, organisation: String::new() });
             round_trip(&ServerToClient::Relay(PeerSignal::Confirm(b)));
             round_trip(&ServerToClient::Error(SignalError::ExpiredCode));
+            round_trip(&ClientToServer::RecentSessions);
+            let summary = SessionSummary {
+                started: u64::from(port),
+                ended: Some(u64::from(n)),
+                path: Some(PathKind::Direct),
+                outcome: SessionOutcome::WrongCode,
+            };
+            round_trip(&ServerToClient::RecentSessions(vec![summary; usize::from(port % 4)]));
         }
 
         #[test]

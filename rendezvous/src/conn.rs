@@ -128,6 +128,10 @@ async fn request(
         (ClientToServer::Report(report), Role::Technician { .. } | Role::Agent) => {
             shared.report(id, report).map(|()| None)
         }
+        (ClientToServer::RecentSessions, Role::Technician { name, .. }) => {
+            shared.recent_sessions(&name).map(|r| Some(ServerToClient::RecentSessions(r)))
+        }
+        (ClientToServer::RecentSessions, _) => Err(SignalError::NotLoggedIn),
         _ => Err(SignalError::Unexpected),
     };
     result.unwrap_or_else(|e| Some(ServerToClient::Error(e)))

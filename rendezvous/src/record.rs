@@ -1,7 +1,7 @@
 //! What the server keeps: technician accounts and session records.
 
 use serde::{Deserialize, Serialize};
-use tether_protocol::signal::PathKind;
+use tether_protocol::signal::{PathKind, SessionOutcome, SessionSummary};
 
 /// A technician account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +63,24 @@ pub struct SessionRecord {
     pub consent: Vec<ConsentEvent>,
     /// How it ended.
     pub outcome: Outcome,
+}
+
+impl SessionRecord {
+    /// What the technician's dashboard shows of it.
+    #[must_use]
+    pub fn summary(&self) -> SessionSummary {
+        SessionSummary {
+            started: self.started,
+            ended: self.ended,
+            path: self.path,
+            outcome: match self.outcome {
+                Outcome::Open => SessionOutcome::Open,
+                Outcome::Ended => SessionOutcome::Ended,
+                Outcome::WrongCode => SessionOutcome::WrongCode,
+                Outcome::Disconnected => SessionOutcome::Disconnected,
+            },
+        }
+    }
 }
 
 /// Seconds since the Unix epoch.

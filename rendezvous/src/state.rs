@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use tether_protocol::code::Nameplate;
-use tether_protocol::signal::{PeerSignal, ServerToClient, SessionReport, SignalError};
+use tether_protocol::signal::{
+    MAX_RECENT, PeerSignal, ServerToClient, SessionReport, SessionSummary, SignalError,
+};
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
@@ -89,6 +91,17 @@ impl Shared {
             })?;
         }
         Ok(())
+    }
+
+    /// `technician`'s most recent sessions, newest first.
+    pub(crate) fn recent_sessions(&self, technician: &str) -> Result<Vec<SessionSummary>, SignalError> {
+        let all = self.store.sessions().map_err(|e| {
+            warn!("could not read session records: {e}");
+            SignalError::Internal
+        })?;
+        let mut mine: Vec<_> = all.into_iter().filter(|r| r.technician == technician).collect();
+        mine.sort_by(|a, b| b.started.cmp(&a.started).then(b.id.cmp(&a.id)));
+        Ok(mine.iter().take(MAX_RECENT).map(SessionRecord::summary).collect())
     }
 
     pub(crate) fn register(&self, tx: mpsc::Sender<ServerToClient>) -> ConnId {
@@ -255,9 +268,37 @@ impl Shared {
 mod tests {
     use super::*;
     use crate::store::MemoryStore;
+    use tether_protocol::signal::SessionOutcome;
 
     fn technician() -> Role {
         Role::Technician { name: "alice".into(), organisation: "Acme".into() }
+    }
+
+    #[test]
+    fn recent_sessions_are_the_technicians_own_newest_first_and_capped() {
+        let store = Arc::new(MemoryStore::default());
+        let record = |id: u64, technician: &str, started: u64| SessionRecord {
+            id,
+            technician: technician.into(),
+            nameplate: 123,
+            started,
+            ended: Some(started + 60),
+            path: None,
+            bytes: 0,
+            consent: Vec::new(),
+            outcome: Outcome::Ended,
+        };
+        for i in 0..30 {
+            store.put_session(&record(i, "alice", 1000 + i)).unwrap();
+        }
+        store.put_session(&record(99, "bob", 5000)).unwrap();
+        let shared = Shared::new(store, Duration::from_secs(600));
+        let recent = shared.recent_sessions("alice").unwrap();
+        assert_eq!(recent.len(), MAX_RECENT);
+        assert_eq!(recent[0].started, 1029, "newest first, and not bob's");
+        assert_eq!(recent[0].outcome, SessionOutcome::Ended);
+        assert!(recent.windows(2).all(|w| w[0].started >= w[1].started));
+        assert!(shared.recent_sessions("carol").unwrap().is_empty());
     }
 
     #[test]

@@ -88,6 +88,9 @@ pub enum Message {
     Session(u64, session::Message),
     /// The login finished.
     LoggedIn(Result<Slot<Technician>, (String, bool)>),
+    /// The technician's recent sessions arrived (or not); the technician
+    /// comes back with them.
+    Recent(Slot<Technician>, Result<Vec<tether_protocol::signal::SessionSummary>, String>),
     /// A code is ready.
     CodeMade(Result<(Slot<Technician>, PairingCode, Duration), String>),
     /// The customer connected, or it failed.
@@ -203,13 +206,32 @@ impl App {
                 }
             }
             Message::LoggedIn(Ok(slot)) => {
-                self.technician = slot.take();
+                let Some(mut tech) = slot.take() else { return Task::none() };
                 remember(&self.opts.data_dir, &self.opts.server, &self.opts.user);
-                let name = self.technician.as_ref().map(|t| t.name.clone()).unwrap_or_default();
-                let recent = std::mem::take(&mut self.dash.recent);
-                self.dash = dashboard::Dashboard::new(name, Instant::now());
-                self.dash.recent = recent;
+                self.dash = dashboard::Dashboard::new(tech.name.clone(), Instant::now());
                 self.show(Screen::Dashboard);
+                return Task::perform(
+                    async move {
+                        let recent = tech.recent_sessions().await;
+                        (tech, recent)
+                    },
+                    |(tech, recent)| Message::Recent(Slot::new(tech), recent.map_err(|e| e.to_string())),
+                );
+            }
+            Message::Recent(slot, recent) => {
+                if self.technician.is_none() {
+                    self.technician = slot.take();
+                }
+                match recent {
+                    Ok(list) => {
+                        self.dash.recent = list.iter().map(dashboard::describe).collect();
+                        for line in &self.dash.recent {
+                            // Scripts and tests read these; people read the dashboard.
+                            println!("recent: {line}");
+                        }
+                    }
+                    Err(why) => tracing::warn!("could not load recent sessions: {why}"),
+                }
                 if self.opts.new_code {
                     self.opts.new_code = false;
                     return self.update(Message::Dashboard(dashboard::Message::NewCode));
@@ -255,7 +277,7 @@ impl App {
                 let Some(live) = slot.take() else { return Task::none() };
                 let id = self.next_id;
                 self.next_id += 1;
-                let (running, task) = Running::start(id, live, clock());
+                let (running, task) = Running::start(id, live);
                 self.sessions.push(running);
                 self.dash.code = dashboard::CodeState::None;
                 self.show(Screen::Session(id));
@@ -278,7 +300,7 @@ impl App {
             Message::Ended(id) => {
                 if let Some(i) = self.sessions.iter().position(|r| r.id == id) {
                     let r = self.sessions.remove(i);
-                    self.dash.recent.insert(0, format!("{}, until {}", r.summary(), clock()));
+                    self.dash.recent.insert(0, dashboard::describe(&r.record()));
                     self.dash.recent.truncate(10);
                 }
                 if matches!(self.screen, Screen::Session(shown) if shown == id) || self.sessions.is_empty() {
@@ -380,11 +402,6 @@ fn remember(dir: &std::path::Path, server: &str, user: &str) {
     if let Err(e) = write {
         tracing::warn!("could not remember the server: {e}");
     }
-}
-
-fn clock() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    format!("{:02}:{:02} UTC", (secs / 3600) % 24, (secs / 60) % 60)
 }
 
 /// Opens the console window and runs until it is closed.

@@ -7,10 +7,11 @@ use std::time::{Duration, Instant};
 use iced::Task;
 use iced::widget::image;
 use tether_protocol::channel::input::ConsoleToAgent;
+use tether_protocol::signal::{PathKind, SessionOutcome, SessionSummary};
 use tokio::sync::mpsc;
 
 use super::Message;
-use crate::screen::session;
+use crate::screen::{dashboard, session};
 use crate::session::{ConsoleError, LiveSession};
 
 type Live = Arc<tokio::sync::Mutex<Option<LiveSession>>>;
@@ -40,18 +41,20 @@ pub struct Running {
     outbox: Option<mpsc::UnboundedSender<Act>>,
     shown_frames: Option<u64>,
     rate: (u64, u64, Instant),
-    started: String,
+    started: u64,
+    path: PathKind,
 }
 
 impl Running {
     /// Takes over `live`, greets the customer, and returns the task that
     /// sends everything queued, in order.
-    pub fn start(id: u64, live: LiveSession, started: String) -> (Self, Task<Message>) {
+    pub fn start(id: u64, live: LiveSession) -> (Self, Task<Message>) {
         // Scripts and tests read these; people read the status bar.
         println!("sas: {}", live.sas);
         println!("path: {}", live.path);
         let status =
             session::Status { path: live.path.to_string(), sas: live.sas.clone(), ..Default::default() };
+        let path = live.path;
         let live: Live = Arc::new(tokio::sync::Mutex::new(Some(live)));
         let (tx, rx) = mpsc::unbounded_channel();
         let _ = tx.send(Act::Greet);
@@ -62,7 +65,8 @@ impl Running {
             outbox: Some(tx),
             shown_frames: None,
             rate: (0, 0, Instant::now()),
-            started,
+            started: unix_now(),
+            path,
         };
         (running, Task::run(worker(id, live, rx), |m| m))
     }
@@ -101,7 +105,18 @@ impl Running {
         } else {
             "waiting for consent"
         };
-        format!("Session {} · since {} · {} · {doing}", self.id, self.started, self.screen.status.path)
+        format!("Session {} · since {} · {} · {doing}", self.id, dashboard::when(self.started), self.path)
+    }
+
+    /// What the dashboard lists once it is over.
+    #[must_use]
+    pub fn record(&self) -> SessionSummary {
+        SessionSummary {
+            started: self.started,
+            ended: Some(unix_now()),
+            path: Some(self.path),
+            outcome: SessionOutcome::Ended,
+        }
     }
 
     /// Copies what the session's tasks saw into the screen; the picture only
@@ -142,6 +157,10 @@ impl Running {
             view.ended = Some("The connection to the customer was lost.".into());
         }
     }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 /// Does a session's acts in order; yields what the window must hear.

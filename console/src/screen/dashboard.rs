@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use iced::widget::{button, column, container, row, text};
 use iced::{Center, Element, Fill};
+use tether_protocol::signal::SessionSummary;
 
 /// Where the current code stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +65,33 @@ pub enum Event {
     LogOut,
     /// Show this live session.
     Open(u64),
+}
+
+/// A Unix time as "30 Nov 16:40 UTC".
+#[must_use]
+pub fn when(unix: u64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(i64::try_from(unix).unwrap_or(i64::MAX)).map_or_else(
+        |_| "unknown time".to_owned(),
+        |t| {
+            let month = t.month().to_string();
+            format!("{} {} {:02}:{:02} UTC", t.day(), &month[..3], t.hour(), t.minute())
+        },
+    )
+}
+
+/// One line for a recorded session: when, how long, which path, how it ended.
+#[must_use]
+pub fn describe(s: &SessionSummary) -> String {
+    let when = when(s.started);
+    let length = match s.ended {
+        Some(end) => {
+            let secs = end.saturating_sub(s.started);
+            if secs < 60 { format!("{secs} s") } else { format!("{} min", secs / 60) }
+        }
+        None => "no end recorded".to_owned(),
+    };
+    let path = s.path.map_or_else(|| "not connected".to_owned(), |p| p.to_string());
+    format!("{when} · {length} · {path} · {}", s.outcome)
 }
 
 fn countdown(left: Duration) -> String {
@@ -199,6 +227,27 @@ mod tests {
         let events: Vec<_> = messages.into_iter().filter_map(|m| dash.update(m)).collect();
         assert_eq!(events, vec![Event::Open(7)]);
         assert_eq!(dash.update(Message::LogOut), None, "no log out with live sessions");
+    }
+
+    #[test]
+    fn recorded_sessions_read_plainly() {
+        use tether_protocol::signal::{PathKind, SessionOutcome};
+        // 2026-11-30 16:40:00 UTC.
+        let started = 1_796_056_800;
+        let s = SessionSummary {
+            started,
+            ended: Some(started + 754),
+            path: Some(PathKind::Direct),
+            outcome: SessionOutcome::Ended,
+        };
+        assert_eq!(describe(&s), "30 Nov 16:40 UTC · 12 min · direct · ended");
+        let burned = SessionSummary {
+            started,
+            ended: Some(started + 5),
+            path: None,
+            outcome: SessionOutcome::WrongCode,
+        };
+        assert_eq!(describe(&burned), "30 Nov 16:40 UTC · 5 s · not connected · wrong code");
     }
 
     #[test]

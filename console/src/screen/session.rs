@@ -4,7 +4,7 @@
 use iced::widget::{
     button, column, container, image, mouse_area, responsive, row, scrollable, text, text_input,
 };
-use iced::{Center, ContentFit, Element, Fill, Point, Size, mouse};
+use iced::{Center, Color, ContentFit, Element, Fill, Point, Size, mouse};
 use tether_protocol::channel::control::Consent;
 use tether_protocol::channel::input::{Action, ConsoleToAgent, MouseButton};
 
@@ -218,7 +218,10 @@ impl Session {
                 self.picture()
             ]
             .into(),
-            None => self.picture(),
+            // Letterboxed on a dark ground, as a screen is.
+            None => container(self.picture())
+                .style(|_| container::Style::default().background(Color::from_rgb8(0x20, 0x22, 0x25)))
+                .into(),
         };
         let lines = self.chat.iter().fold(column![].spacing(4), |c, (who, line)| {
             let who = match who {
