@@ -41,6 +41,10 @@ struct Cli {
     /// terminal, or answered with --accept).
     #[arg(long)]
     headless: bool,
+    /// Connect only through the server's relay, so the technician never
+    /// learns this computer's network addresses.
+    #[arg(long)]
+    relay_only: bool,
     /// Interface scale for the window, from 0.5 to 4 (2 for high-density screens).
     #[arg(long, default_value_t = 1.0, value_parser = scale)]
     scale: f32,
@@ -64,7 +68,8 @@ fn ask_code() -> anyhow::Result<String> {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tether_transport::LOG_DEFAULTS.into()),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -106,6 +111,7 @@ struct App {
     server: String,
     trust: ServerTrust,
     commands: Option<mpsc::UnboundedSender<Command>>,
+    relay_only: bool,
 }
 
 impl App {
@@ -125,7 +131,12 @@ impl App {
                 let mut p = platform(Arc::new(WindowConsent(q_tx)));
                 p.commands = Some(cmd_rx);
                 p.events = Some(ev_tx);
-                let opts = AgentOptions { server: self.server.clone(), code, trust: self.trust.clone() };
+                let opts = AgentOptions {
+                    server: self.server.clone(),
+                    code,
+                    trust: self.trust.clone(),
+                    relay_only: self.relay_only,
+                };
                 Task::batch([
                     Task::perform(session::run(opts, p), |r| Message::Finished(r.map_err(|e| e.to_string()))),
                     gui::listen(ev_rx, Message::Event),
@@ -159,7 +170,8 @@ fn run() -> anyhow::Result<()> {
             anyhow::bail!("--accept answers consent in advance and works only with --headless");
         }
         let trust = ServerTrust { pinned: cli.server_cert, known: KnownServers::in_dir(&data_dir(&cli)?) };
-        let (server, code, scale) = (cli.server.clone(), cli.code.clone(), cli.scale);
+        let (server, code, scale, relay_only) =
+            (cli.server.clone(), cli.code.clone(), cli.scale, cli.relay_only);
         return iced::application(
             move || {
                 let app = App {
@@ -167,6 +179,7 @@ fn run() -> anyhow::Result<()> {
                     server: server.clone(),
                     trust: trust.clone(),
                     commands: None,
+                    relay_only,
                 };
                 // The customer can type the code at once.
                 (app, iced::widget::operation::focus("code"))
@@ -197,6 +210,7 @@ fn run() -> anyhow::Result<()> {
         server: cli.server,
         code,
         trust: ServerTrust { pinned: cli.server_cert, known: KnownServers::in_dir(&data) },
+        relay_only: cli.relay_only,
     };
     let platform = platform(Arc::new(TerminalConsent { preset: cli.accept }));
     let rt = tokio::runtime::Runtime::new()?;

@@ -5,7 +5,6 @@
 //! handshake → ask consent to view → stream the screen, take input while
 //! control is granted, answer control requests → report the end and exit.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tether_protocol::channel::chat;
@@ -21,7 +20,7 @@ use tether_transport::pairing;
 use tether_transport::peer::{self, AgentChannels, PeerSecrets};
 
 use tether_transport::signal_client::{ServerTrust, SignalClient, SignalSender};
-use tether_transport::socket::{self, PathSocket, UdpPath};
+use tether_transport::socket::{self, PathSocket};
 use tokio::sync::{Mutex, mpsc, watch};
 use tracing::{info, warn};
 
@@ -43,21 +42,19 @@ struct Paired {
 }
 
 /// Joins the code, runs the PAKE, swaps addresses and accepts the console.
-async fn pair(client: &mut SignalClient, code: &PairingCode) -> Result<Paired, AgentError> {
+async fn pair(client: &mut SignalClient, code: &PairingCode, relay_only: bool) -> Result<Paired, AgentError> {
     client.send(&ClientToServer::Join { nameplate: code.nameplate() }).await?;
-    let (technician, organisation) = match client.recv().await? {
-        ServerToClient::Joined { technician, organisation } => (technician, organisation),
+    let (technician, organisation, ice) = match client.recv().await? {
+        ServerToClient::Joined { technician, organisation, ice } => (technician, organisation, ice),
         ServerToClient::Error(e) => return Err(AgentError::Refused(e)),
         _ => return Err(AgentError::Internal("unexpected answer from the server")),
     };
     println!("Connecting to your technician {technician}…");
     let psk = pairing::pake(client, code, Role::Agent).await?;
-    let udp = UdpPath::bind(SocketAddr::new(socket::local_ip_towards(client.server_addr())?, 0))?;
-    let mine = vec![udp.local_addr()?];
-    info!(addr = %mine[0], "waiting for the technician to connect");
-    let path = udp.kind();
-    let endpoint = socket::endpoint(Box::new(udp), Some(peer::peer_server_config()?))?;
-    pairing::exchange_candidates(client, mine).await?;
+    let ice_path = pairing::connect_ice(client, &ice, false, relay_only).await?;
+    let path = ice_path.kind();
+    info!(%path, pair = ice_path.detail(), "found a path to the technician");
+    let endpoint = socket::endpoint(Box::new(ice_path), Some(peer::peer_server_config()?))?;
     let static_key = StaticKey::generate()?;
     let (conn, keys, channels) =
         peer::accept(&endpoint, &PeerSecrets { static_key: &static_key, psk }).await?;
@@ -76,6 +73,9 @@ pub struct AgentOptions {
     pub code: PairingCode,
     /// How to trust the server's key.
     pub trust: ServerTrust,
+    /// Connect only through the relay: the technician never learns this
+    /// computer's addresses.
+    pub relay_only: bool,
 }
 
 /// The platform pieces, made lazily so tests can substitute them.
@@ -172,7 +172,7 @@ pub async fn run(opts: AgentOptions, platform: Platform) -> Result<EndReason, Ag
     let source = (platform.screen)()?;
     let screen_size = source.size();
     let mut client = SignalClient::connect(&opts.server, &opts.trust).await?;
-    let paired = match pair(&mut client, &opts.code).await {
+    let paired = match pair(&mut client, &opts.code, opts.relay_only).await {
         Ok(p) => p,
         Err(e) => {
             // Deliver what we told the server (a wrong code burns it) before leaving.

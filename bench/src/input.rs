@@ -65,7 +65,7 @@ fn rendezvous(data: &Path) -> anyhow::Result<(Running, String, String)> {
         bail!("adding the bench technician failed");
     }
     let mut child = Command::new(bin("tether-rendezvous")?)
-        .args(["--data", &data_s, "--listen", "127.0.0.1:0"])
+        .args(["--data", &data_s, "--listen", "127.0.0.1:0", "--turn-listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()?;

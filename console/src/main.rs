@@ -43,6 +43,10 @@ struct Cli {
     /// `script.rs`: move, click, type, key, wait, snapshot, expect-path, end).
     #[arg(long)]
     script: Option<PathBuf>,
+    /// Connect only through the server's relay, so the customer never
+    /// learns this computer's network addresses.
+    #[arg(long)]
+    relay_only: bool,
     /// Interface scale for the window, from 0.5 to 4 (2 for high-density screens).
     #[arg(long, default_value_t = 1.0, value_parser = scale)]
     scale: f32,
@@ -58,7 +62,8 @@ fn scale(s: &str) -> Result<f32, String> {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tether_transport::LOG_DEFAULTS.into()),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -106,6 +111,7 @@ fn run() -> anyhow::Result<()> {
             trust,
             data_dir: data.clone(),
             scale: cli.scale,
+            relay_only: cli.relay_only,
         };
         return tether_console::gui::run(opts).map_err(|e| anyhow::anyhow!("the window failed: {e}"));
     }
@@ -116,6 +122,7 @@ fn run() -> anyhow::Result<()> {
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async {
         let mut tech = Technician::login(&server, &trust, &user, &password).await?;
+        tech.relay_only = cli.relay_only;
         println!("logged in as {} ({})", tech.name, tech.organisation);
         let (code, ttl) = tech.new_code().await?;
         println!("code: {code}");

@@ -5,7 +5,6 @@
 //! a [`LiveSession`] whose background tasks decode frames into the shared
 //! [`View`] and track the customer's consent.
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -22,7 +21,7 @@ use tether_transport::TransportError;
 use tether_transport::pairing::{self, PairingError};
 use tether_transport::peer::{self, ChannelRecv, ChannelSend, ConsoleChannels, PeerSecrets};
 use tether_transport::signal_client::{ServerTrust, SignalClient};
-use tether_transport::socket::{self, PathSocket, UdpPath};
+use tether_transport::socket::{self, PathSocket};
 use tokio::sync::watch;
 use tracing::warn;
 
@@ -66,6 +65,9 @@ pub struct Technician {
     pub name: String,
     /// Organisation.
     pub organisation: String,
+    /// Offer only relayed candidates: the customer never learns this
+    /// console's addresses.
+    pub relay_only: bool,
 }
 
 impl Technician {
@@ -79,7 +81,9 @@ impl Technician {
         let mut client = SignalClient::connect(server, trust).await?;
         client.send(&ClientToServer::Login { user: user.to_owned(), password: password.to_owned() }).await?;
         match client.recv().await? {
-            ServerToClient::LoggedIn { name, organisation } => Ok(Self { client, name, organisation }),
+            ServerToClient::LoggedIn { name, organisation } => {
+                Ok(Self { client, name, organisation, relay_only: false })
+            }
             ServerToClient::Error(e) => Err(ConsoleError::Refused(e)),
             _ => Err(TransportError::Protocol("unexpected answer to login").into()),
         }
@@ -133,36 +137,28 @@ impl Technician {
 
     async fn pair(&mut self, code: PairingCode, expires_in: Duration) -> Result<Paired, ConsoleError> {
         let deadline = tokio::time::Instant::now() + expires_in;
-        loop {
+        let ice = loop {
             match tokio::time::timeout_at(deadline, self.client.recv()).await {
                 Err(_) => return Err(ConsoleError::CodeExpired(code)),
                 Ok(msg) => match msg? {
-                    ServerToClient::PeerJoined => break,
+                    ServerToClient::PeerJoined { ice } => break ice,
                     ServerToClient::Error(e) => return Err(ConsoleError::Refused(e)),
                     _ => {}
                 },
             }
-        }
+        };
         let psk = match pairing::pake(&mut self.client, &code, Role::Console).await {
             Err(PairingError::WrongCode) => return Err(ConsoleError::CodeBurned(code)),
             other => other?,
         };
-        let local = socket::local_ip_towards(self.client.server_addr())?;
-        let udp = UdpPath::bind(SocketAddr::new(local, 0))?;
-        let mine = vec![udp.local_addr()?];
-        let path = udp.kind();
-        let endpoint = socket::endpoint(Box::new(udp), None)?;
-        let theirs = pairing::exchange_candidates(&mut self.client, mine).await?;
+        let path = pairing::connect_ice(&mut self.client, &ice, true, self.relay_only).await?;
+        let kind = path.kind();
+        let endpoint = socket::endpoint(Box::new(path), None)?;
         let static_key = StaticKey::generate()?;
         let secrets = PeerSecrets { static_key: &static_key, psk };
-        let mut last_err = None;
-        for addr in theirs {
-            match peer::connect(&endpoint, addr, &secrets).await {
-                Ok((conn, keys, channels)) => return Ok((endpoint, path, conn, keys, channels)),
-                Err(e) => last_err = Some(e),
-            }
-        }
-        Err(last_err.unwrap_or(TransportError::Protocol("the customer sent no address")).into())
+        let (conn, keys, channels) =
+            peer::connect(&endpoint, tether_transport::ice::VIRTUAL_PEER, &secrets).await?;
+        Ok((endpoint, kind, conn, keys, channels))
     }
 }
 

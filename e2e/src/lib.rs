@@ -52,6 +52,8 @@ pub struct Rendezvous {
     pub fingerprint: String,
     /// Its data directory.
     pub data: PathBuf,
+    /// Where its embedded STUN/TURN listens, if it runs one.
+    pub turn: Option<String>,
 }
 
 impl Rendezvous {
@@ -87,13 +89,22 @@ impl Rendezvous {
         if !extra.contains(&"--listen") {
             args.extend(["--listen", "127.0.0.1:0"]);
         }
+        if !extra.iter().any(|a| a.starts_with("--turn") || *a == "--no-turn") {
+            args.extend(["--turn-listen", "127.0.0.1:0"]);
+        }
         args.extend_from_slice(extra);
         let proc = Proc::spawn("rendezvous", bin("tether-rendezvous")?, &args, &[])?;
         let addr =
             proc.wait_for_stdout("listening on ", STEP)?.trim_start_matches("listening on ").to_owned();
         let fingerprint =
             proc.wait_for_stdout("fingerprint ", STEP)?.trim_start_matches("fingerprint ").to_owned();
-        Ok(Self { proc, addr, fingerprint, data: data.to_path_buf() })
+        let embedded = !extra.iter().any(|a| *a == "--no-turn" || *a == "--turn-url");
+        let turn = if embedded {
+            Some(proc.wait_for_stdout("stun/turn on ", STEP)?.trim_start_matches("stun/turn on ").to_owned())
+        } else {
+            None
+        };
+        Ok(Self { proc, addr, fingerprint, data: data.to_path_buf(), turn })
     }
 }
 
@@ -129,6 +140,18 @@ pub fn agent(
     accept: Option<&str>,
     data: &Path,
 ) -> anyhow::Result<Proc> {
+    agent_with(server, display, code, accept, data, &[])
+}
+
+/// [`agent`] with extra arguments.
+pub fn agent_with(
+    server: &Rendezvous,
+    display: &str,
+    code: &str,
+    accept: Option<&str>,
+    data: &Path,
+    extra: &[&str],
+) -> anyhow::Result<Proc> {
     let data_s = data.display().to_string();
     let mut args = vec![
         "--headless",
@@ -144,6 +167,7 @@ pub fn agent(
     if let Some(a) = accept {
         args.extend(["--accept", a]);
     }
+    args.extend_from_slice(extra);
     Proc::spawn("agent", bin("tether-agent")?, &args, &[("DISPLAY", display)])
 }
 

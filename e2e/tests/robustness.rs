@@ -24,7 +24,7 @@ fn noise(len: usize, seed: u64) -> Vec<u8> {
 }
 
 fn spray_udp(target: SocketAddr) -> anyhow::Result<()> {
-    let socket = UdpSocket::bind("127.0.0.1:0")?;
+    let socket = UdpSocket::bind(if target.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" })?;
     for i in 0..200u64 {
         socket.send_to(&noise(1 + (i as usize * 37) % 1400, i), target)?;
     }
@@ -61,8 +61,8 @@ fn garbage_closes_only_the_offending_connection() -> anyhow::Result<()> {
     let mut agent = scene.agent(&code, Some("view"))?;
     agent.wait_for_stdout("path: direct", STEP)?;
     let agent_addr: SocketAddr = agent
-        .wait_for_stderr("waiting for the technician to connect", STEP)?
-        .split("addr=")
+        .wait_for_stderr("ICE connected", STEP)?
+        .split("local=")
         .nth(1)
         .and_then(|s| s.split_whitespace().next())
         .map(|s| s.trim_matches(|c: char| !c.is_ascii_graphic()).to_owned())
@@ -92,7 +92,8 @@ fn garbage_closes_only_the_offending_connection() -> anyhow::Result<()> {
         assert!(reason.contains("protocol error"), "server closed with {reason}");
 
         // A stranger dialling the agent during the session is refused.
-        let socket = tether_transport::socket::UdpPath::bind("127.0.0.1:0".parse()?)?;
+        let any = if agent_addr.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" };
+        let socket = tether_transport::socket::UdpPath::bind(any.parse()?)?;
         let endpoint = tether_transport::socket::endpoint(Box::new(socket), None)?;
         let key = tether_protocol::handshake::StaticKey::generate()?;
         let secrets = tether_transport::peer::PeerSecrets { static_key: &key, psk: [0; 32] };

@@ -11,6 +11,7 @@ pub mod codec;
 pub mod crypt;
 pub mod frame;
 pub mod handshake;
+pub mod ice;
 pub mod pacing;
 pub mod pake;
 pub mod sas;

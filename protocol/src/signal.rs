@@ -3,24 +3,24 @@
 //! Protocol flow, each side on one bidirectional QUIC stream:
 //! 1. Console: `Login` → `LoggedIn`; `CreateCode` → `CodeCreated`.
 //! 2. Agent: `Join` with the nameplate only → `Joined` (technician's name);
-//!    the console gets `PeerJoined`. The nameplate is now used up.
+//!    the console gets `PeerJoined`. The nameplate is now used up. Both
+//!    carry the session's STUN/TURN servers and credentials.
 //! 3. Both: `Relay(Pake)`, then `Relay(Confirm)`; the server forwards them
 //!    without being able to read the secret. A wrong code makes a peer send
 //!    `Relay(PairingFailed)`, and the console gets `CodeBurned`.
-//! 4. Both: `Relay(Candidates)` with the addresses to connect to.
+//! 4. Both: `Relay(Ice)` with ICE credentials and candidates; the server
+//!    checks their sizes before forwarding.
 //! 5. Both: `Report`s for the session record, until the session ends.
 
 use std::fmt;
-use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
 
 use crate::code::Nameplate;
+use crate::ice::{IceParams, IceParamsError, IceServers};
 
 /// Largest signalling message.
 pub const MAX_SIGNAL_MESSAGE: usize = 16 * 1024;
-/// Most addresses in one candidate list.
-pub const MAX_CANDIDATES: usize = 16;
 
 /// Something one peer sends the other through the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,8 +29,8 @@ pub enum PeerSignal {
     Pake(#[serde(with = "serde_bytes")] Vec<u8>),
     /// The PAKE key-confirmation tag.
     Confirm(#[serde(with = "serde_bytes")] Vec<u8>),
-    /// Where to reach the sender.
-    Candidates(Vec<SocketAddr>),
+    /// The sender's ICE credentials and candidates.
+    Ice(IceParams),
     /// The confirmation did not match: the code was wrong.
     PairingFailed,
 }
@@ -175,6 +175,9 @@ pub enum SignalError {
     /// The server failed to store something.
     #[error("the server had an internal error")]
     Internal,
+    /// ICE parameters that are too big or malformed; not forwarded.
+    #[error("refused malformed connection candidates: {0}")]
+    BadIce(IceParamsError),
 }
 
 /// Server to client.
@@ -200,9 +203,14 @@ pub enum ServerToClient {
         technician: String,
         /// Technician's organisation.
         organisation: String,
+        /// STUN/TURN for this session.
+        ice: IceServers,
     },
     /// To the console: a customer is on the code.
-    PeerJoined,
+    PeerJoined {
+        /// STUN/TURN for this session.
+        ice: IceServers,
+    },
     /// From the paired peer.
     Relay(PeerSignal),
     /// To the console: a wrong secret burned this code.
@@ -229,13 +237,14 @@ mod tests {
         #[test]
         fn round_trips(u in ".{0,16}", p in ".{0,16}", n in 100u32..999, b in proptest::collection::vec(any::<u8>(), 0..40), port in any::<u16>()) {
             let nameplate = Nameplate::new(n).unwrap();
-            round_trip(&ClientToServer::Login { user: u.clone(), password: p });
+            round_trip(&ClientToServer::Login { user: u.clone(), password: p.clone() });
             round_trip(&ClientToServer::Join { nameplate });
             round_trip(&ClientToServer::Relay(PeerSignal::Pake(b.clone())));
-            round_trip(&ClientToServer::Relay(PeerSignal::Candidates(vec![SocketAddr::from(([127, 0, 0, 1], port))])));
+            round_trip(&ClientToServer::Relay(PeerSignal::Ice(IceParams { ufrag: u.clone(), pwd: p.clone(), candidates: vec![u.clone()] })));
             round_trip(&ClientToServer::Report(SessionReport::Ended { bytes_sent: 1, bytes_received: u64::from(port) }));
             round_trip(&ServerToClient::CodeCreated { nameplate, expires_in_secs: 600 });
-            round_trip(&ServerToClient::Joined { technician: u, organisation: String::new() });
+            round_trip(&ServerToClient::Joined { technician: u, organisation: String::new(), ice: IceServers::none() });
+            round_trip(&ServerToClient::PeerJoined { ice: IceServers::none() });
             round_trip(&ServerToClient::Relay(PeerSignal::Confirm(b)));
             round_trip(&ServerToClient::Error(SignalError::ExpiredCode));
             round_trip(&ClientToServer::RecentSessions);

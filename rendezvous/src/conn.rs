@@ -119,9 +119,11 @@ async fn request(
             })
         }
         (ClientToServer::CreateCode, _) => Err(SignalError::NotLoggedIn),
-        (ClientToServer::Join { nameplate }, Role::Anonymous) => shared
-            .join(id, nameplate)
-            .map(|(technician, organisation)| Some(ServerToClient::Joined { technician, organisation })),
+        (ClientToServer::Join { nameplate }, Role::Anonymous) => {
+            shared.join(id, nameplate).map(|(technician, organisation, ice)| {
+                Some(ServerToClient::Joined { technician, organisation, ice })
+            })
+        }
         (ClientToServer::Relay(signal), Role::Technician { .. } | Role::Agent) => {
             shared.relay(id, signal).map(|()| None)
         }

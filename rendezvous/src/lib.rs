@@ -1,5 +1,6 @@
 //! The rendezvous server: technician accounts, pairing-code nameplates,
-//! signalling relay between console and agent, and session records.
+//! signalling relay between console and agent, STUN/TURN (embedded, or
+//! credentials for an external coturn), and session records.
 //!
 //! Lifecycle: [`Server::bind`] opens the store and the QUIC endpoint (so a
 //! caller can learn the real port), then [`Server::run`] serves until the
@@ -8,14 +9,17 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod accounts;
+mod bucket;
 mod conn;
+pub mod ice;
 pub mod nameplates;
 pub mod record;
 mod state;
 pub mod store;
+pub mod turn;
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,13 +27,43 @@ use tether_transport::TransportError;
 use tether_transport::tls::{ALPN_RENDEZVOUS, Fingerprint, Identity};
 use tracing::info;
 
+use crate::ice::IceIssuer;
 use crate::state::Shared;
 use crate::store::{SledStore, Store, StoreError};
+use crate::turn::{TurnConfig, TurnServer};
 
 /// Default lifetime of a pairing code.
 pub const DEFAULT_CODE_TTL: Duration = Duration::from_secs(600);
 /// Most client connections served at once.
 pub const MAX_CONNECTIONS: usize = 10_000;
+/// Default lifetime of TURN credentials: a long session keeps its relay.
+pub const DEFAULT_ICE_TTL: Duration = Duration::from_secs(12 * 3600);
+/// Default cap on each relayed socket, each way: 4 MB/s.
+pub const DEFAULT_TURN_RATE: u64 = 4_000_000;
+
+/// Which STUN/TURN the peers use.
+#[derive(Debug, Clone)]
+pub enum TurnMode {
+    /// None: peers use host candidates only (same network).
+    Off,
+    /// The server's own, on this UDP address.
+    Embedded {
+        /// Where to listen.
+        listen: SocketAddr,
+        /// The address relays are announced at [default: the listen
+        /// address, or the host's outward address].
+        relay_ip: Option<IpAddr>,
+        /// Bytes per second per relayed socket and direction.
+        rate: u64,
+    },
+    /// An external coturn with `use-auth-secret`.
+    External {
+        /// `turn:HOST:PORT`.
+        url: String,
+        /// Its `static-auth-secret`.
+        secret: String,
+    },
+}
 
 /// Server settings.
 #[derive(Debug, Clone)]
@@ -40,6 +74,10 @@ pub struct Config {
     pub listen: SocketAddr,
     /// How long a pairing code lives.
     pub code_ttl: Duration,
+    /// STUN/TURN.
+    pub turn: TurnMode,
+    /// How long TURN credentials work.
+    pub ice_ttl: Duration,
 }
 
 /// Why the server could not start or keep running.
@@ -51,6 +89,43 @@ pub enum ServerError {
     /// The endpoint or identity could not be set up.
     #[error(transparent)]
     Transport(#[from] TransportError),
+    /// The embedded STUN/TURN server could not start.
+    #[error("STUN/TURN: {0}")]
+    Turn(std::io::Error),
+}
+
+const TURN_SECRET: &str = "turn_secret";
+
+/// The embedded TURN server's secret, made on first start (mode 0600).
+fn load_or_create_secret(dir: &Path) -> std::io::Result<String> {
+    let path = dir.join(TURN_SECRET);
+    match std::fs::read_to_string(&path) {
+        Ok(s) if !s.trim().is_empty() => return Ok(s.trim().to_owned()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let secret: String = (0..32).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
+    std::fs::create_dir_all(dir)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    std::io::Write::write_all(&mut options.open(&path)?, secret.as_bytes())?;
+    Ok(secret)
+}
+
+/// Where relays are announced when not configured: the listen address if
+/// it is specific, else the address the host uses outward.
+fn default_relay_ip(listen: SocketAddr) -> IpAddr {
+    if !listen.ip().is_unspecified() {
+        return listen.ip();
+    }
+    let outward = SocketAddr::from(([192, 0, 2, 1], 3478));
+    tether_transport::socket::local_ip_towards(outward).unwrap_or_else(|_| {
+        tracing::warn!("no outward address; announcing relays on 127.0.0.1 (pass --turn-relay-ip)");
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    })
 }
 
 /// Opens the database in the data directory.
@@ -64,22 +139,50 @@ pub struct Server {
     endpoint: quinn::Endpoint,
     shared: Arc<Shared>,
     fingerprint: Fingerprint,
+    turn: Option<TurnServer>,
 }
 
 impl Server {
-    /// Opens the store and binds the endpoint.
-    pub fn bind(config: &Config) -> Result<Self, ServerError> {
+    /// Opens the store, binds the endpoint and starts STUN/TURN.
+    pub async fn bind(config: &Config) -> Result<Self, ServerError> {
         let identity = Identity::load_or_create(&config.data_dir)?;
         let store: Arc<dyn Store> = Arc::new(open_store(&config.data_dir)?);
         let mut server_config = identity.server_config(ALPN_RENDEZVOUS)?;
         server_config.max_incoming(MAX_CONNECTIONS);
         let endpoint = quinn::Endpoint::server(server_config, config.listen)
             .map_err(|source| TransportError::Io { context: "binding the server address", source })?;
+        let (turn, issuer) = match &config.turn {
+            TurnMode::Off => (None, IceIssuer::None),
+            TurnMode::Embedded { listen, relay_ip, rate } => {
+                let secret = load_or_create_secret(&config.data_dir).map_err(ServerError::Turn)?;
+                let relay_ip = relay_ip.unwrap_or_else(|| default_relay_ip(*listen));
+                let turn = TurnServer::start(TurnConfig {
+                    listen: *listen,
+                    relay_ip,
+                    secret: secret.clone(),
+                    rate: *rate,
+                })
+                .await
+                .map_err(ServerError::Turn)?;
+                let issuer = IceIssuer::Embedded { port: turn.addr.port(), secret, ttl: config.ice_ttl };
+                (Some(turn), issuer)
+            }
+            TurnMode::External { url, secret } => {
+                (None, IceIssuer::External { url: url.clone(), secret: secret.clone(), ttl: config.ice_ttl })
+            }
+        };
         Ok(Self {
             endpoint,
-            shared: Arc::new(Shared::new(store, config.code_ttl)),
+            shared: Arc::new(Shared::new(store, config.code_ttl).with_ice(issuer)),
             fingerprint: identity.fingerprint(),
+            turn,
         })
+    }
+
+    /// Where the embedded STUN/TURN server listens, if it runs.
+    #[must_use]
+    pub fn turn_addr(&self) -> Option<SocketAddr> {
+        self.turn.as_ref().map(|t| t.addr)
     }
 
     /// The address actually bound.
@@ -108,6 +211,9 @@ impl Server {
             }
         }
         info!("shutting down");
+        if let Some(turn) = &self.turn {
+            turn.close().await;
+        }
         self.endpoint.close(0u32.into(), b"server shutting down");
         let _ = tokio::time::timeout(Duration::from_secs(2), self.endpoint.wait_idle()).await;
         Ok(())
@@ -116,5 +222,5 @@ impl Server {
 
 /// Binds and serves until `shutdown` completes.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
-    Server::bind(&config)?.run(shutdown).await
+    Server::bind(&config).await?.run(shutdown).await
 }

@@ -1,7 +1,7 @@
 //! `tether-rendezvous`: runs the server, or administers its data directory.
 
 use std::io::{BufRead, IsTerminal};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -11,7 +11,9 @@ use clap::{Parser, Subcommand};
 use tether_rendezvous::accounts::hash_password;
 use tether_rendezvous::record::{Technician, unix_now};
 use tether_rendezvous::store::Store;
-use tether_rendezvous::{Config, DEFAULT_CODE_TTL, Server, open_store};
+use tether_rendezvous::{
+    Config, DEFAULT_CODE_TTL, DEFAULT_ICE_TTL, DEFAULT_TURN_RATE, Server, TurnMode, open_store,
+};
 
 /// Tether's rendezvous server: pairs technicians with customers.
 ///
@@ -30,6 +32,29 @@ struct Cli {
     /// Lifetime of a pairing code, in seconds.
     #[arg(long, default_value_t = DEFAULT_CODE_TTL.as_secs(), value_parser = clap::value_parser!(u64).range(1..=86_400))]
     code_ttl: u64,
+    /// UDP address of the embedded STUN/TURN server.
+    #[arg(long, default_value = "0.0.0.0:3478")]
+    turn_listen: SocketAddr,
+    /// The address relays are announced at [default: --turn-listen's
+    /// address, or this host's outward address].
+    #[arg(long)]
+    turn_relay_ip: Option<IpAddr>,
+    /// Cap per relayed socket and direction, in kB/s.
+    #[arg(long, default_value_t = DEFAULT_TURN_RATE / 1000, value_parser = clap::value_parser!(u64).range(16..=1_000_000))]
+    turn_rate: u64,
+    /// Use an external TURN server (coturn with use-auth-secret) instead of
+    /// the embedded one: turn:HOST:PORT. Needs --turn-secret.
+    #[arg(long, requires = "turn_secret")]
+    turn_url: Option<String>,
+    /// The external TURN server's static-auth-secret.
+    #[arg(long, env = "TETHER_TURN_SECRET", requires = "turn_url", hide_env_values = true)]
+    turn_secret: Option<String>,
+    /// Run no STUN/TURN: peers connect only on the same network.
+    #[arg(long, conflicts_with = "turn_url")]
+    no_turn: bool,
+    /// Lifetime of TURN credentials, in seconds.
+    #[arg(long, default_value_t = DEFAULT_ICE_TTL.as_secs(), value_parser = clap::value_parser!(u64).range(60..=7 * 86_400))]
+    turn_credential_ttl: u64,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -90,7 +115,8 @@ fn read_password(from_stdin: bool) -> anyhow::Result<String> {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| format!("{},turn=off", tether_transport::LOG_DEFAULTS).into()),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -108,7 +134,27 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let dir = data_dir(&cli)?;
     match &cli.command {
         None => {
-            serve(Config { data_dir: dir, listen: cli.listen, code_ttl: Duration::from_secs(cli.code_ttl) })
+            let turn = match (&cli.turn_url, &cli.turn_secret) {
+                _ if cli.no_turn => TurnMode::Off,
+                (Some(url), Some(secret)) => {
+                    if !url.starts_with("turn:") || url.contains(char::is_whitespace) {
+                        bail!("--turn-url must look like turn:HOST:PORT");
+                    }
+                    TurnMode::External { url: url.clone(), secret: secret.clone() }
+                }
+                _ => TurnMode::Embedded {
+                    listen: cli.turn_listen,
+                    relay_ip: cli.turn_relay_ip,
+                    rate: cli.turn_rate * 1000,
+                },
+            };
+            serve(Config {
+                data_dir: dir,
+                listen: cli.listen,
+                code_ttl: Duration::from_secs(cli.code_ttl),
+                turn,
+                ice_ttl: Duration::from_secs(cli.turn_credential_ttl),
+            })
         }
         Some(Command::Technician { action: TechnicianCmd::Add { name, organisation, password_stdin } }) => {
             let name = name.trim();
@@ -173,9 +219,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 fn serve(config: Config) -> anyhow::Result<()> {
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async {
-        let server = Server::bind(&config)?;
+        let server = Server::bind(&config).await?;
         // Printed on stdout so scripts and tests can read the real port.
         println!("listening on {}", server.local_addr()?);
+        if let Some(turn) = server.turn_addr() {
+            println!("stun/turn on {turn}");
+        }
         println!("fingerprint {}", server.fingerprint());
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;

@@ -6,12 +6,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use tether_protocol::code::Nameplate;
+use tether_protocol::ice::IceServers;
 use tether_protocol::signal::{
     MAX_RECENT, PeerSignal, ServerToClient, SessionReport, SessionSummary, SignalError,
 };
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
+use crate::ice::IceIssuer;
 use crate::nameplates::Nameplates;
 use crate::record::{ConsentEvent, Outcome, SessionRecord, unix_now};
 use crate::store::Store;
@@ -62,6 +64,7 @@ pub(crate) struct Shared {
     pub store: Arc<dyn Store>,
     epoch: Instant,
     inner: Mutex<Inner>,
+    ice: IceIssuer,
 }
 
 impl Shared {
@@ -72,7 +75,13 @@ impl Shared {
             nameplates: Nameplates::new(code_ttl),
             sessions: HashMap::new(),
         };
-        Self { store, epoch: Instant::now(), inner: Mutex::new(inner) }
+        Self { store, epoch: Instant::now(), inner: Mutex::new(inner), ice: IceIssuer::None }
+    }
+
+    /// Hands sessions STUN/TURN servers from `ice`.
+    pub(crate) fn with_ice(mut self, ice: IceIssuer) -> Self {
+        self.ice = ice;
+        self
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -163,8 +172,15 @@ impl Shared {
     }
 
     /// An agent joins a code: the code is used up and a session begins.
-    pub(crate) fn join(&self, id: ConnId, plate: Nameplate) -> Result<(String, String), SignalError> {
+    /// Returns the technician's name and organisation and the session's
+    /// STUN/TURN servers (the console gets them with `PeerJoined`).
+    pub(crate) fn join(
+        &self,
+        id: ConnId,
+        plate: Nameplate,
+    ) -> Result<(String, String, IceServers), SignalError> {
         let sid = self.store.next_session_id().map_err(|_| SignalError::Internal)?;
+        let ice = self.ice.issue(sid);
         let (answer, record) = {
             let mut g = self.lock();
             let now = self.now();
@@ -193,10 +209,10 @@ impl Shared {
                 }
             }
             if let Some(c) = g.conns.get(&console) {
-                let _ = c.tx.try_send(ServerToClient::PeerJoined);
+                let _ = c.tx.try_send(ServerToClient::PeerJoined { ice: ice.clone() });
             }
             g.sessions.insert(sid, Live { record: record.clone(), console, agent: id, ended: 0 });
-            ((name, organisation), record)
+            ((name, organisation, ice), record)
         };
         info!(session = sid, nameplate = %plate, technician = %answer.0, "customer joined");
         self.persist(Some(record))?;
@@ -205,6 +221,9 @@ impl Shared {
 
     /// Forwards a signal to the connection's peer.
     pub(crate) fn relay(&self, id: ConnId, signal: PeerSignal) -> Result<(), SignalError> {
+        if let PeerSignal::Ice(params) = &signal {
+            params.check().map_err(SignalError::BadIce)?;
+        }
         let record = {
             let mut g = self.lock();
             let sid = g.conns.get(&id).and_then(|c| c.session).ok_or(SignalError::Unexpected)?;
@@ -268,6 +287,7 @@ impl Shared {
 mod tests {
     use super::*;
     use crate::store::MemoryStore;
+    use tether_protocol::ice::{IceParams, IceParamsError};
     use tether_protocol::signal::SessionOutcome;
 
     fn technician() -> Role {
@@ -313,10 +333,25 @@ mod tests {
         let (plate, _) = shared.create_code(console).unwrap();
         assert_eq!(shared.relay(agent, PeerSignal::PairingFailed), Err(SignalError::Unexpected));
 
-        assert_eq!(shared.join(agent, plate).unwrap(), ("alice".into(), "Acme".into()));
-        assert_eq!(crx.try_recv().unwrap(), ServerToClient::PeerJoined);
+        assert_eq!(shared.join(agent, plate).unwrap(), ("alice".into(), "Acme".into(), IceServers::none()));
+        assert_eq!(crx.try_recv().unwrap(), ServerToClient::PeerJoined { ice: IceServers::none() });
         shared.relay(agent, PeerSignal::Pake(vec![1, 2])).unwrap();
         assert_eq!(crx.try_recv().unwrap(), ServerToClient::Relay(PeerSignal::Pake(vec![1, 2])));
+        // Oversized or malformed ICE offers are refused, not forwarded.
+        let ice = |candidates: Vec<String>| {
+            PeerSignal::Ice(IceParams { ufrag: "u".into(), pwd: "p".into(), candidates })
+        };
+        assert_eq!(
+            shared.relay(agent, ice(vec!["1 1 udp 1 192.0.2.1 9 typ host".into(); 17])),
+            Err(SignalError::BadIce(IceParamsError::TooManyCandidates))
+        );
+        assert_eq!(
+            shared.relay(agent, ice(vec!["x".repeat(100_000)])),
+            Err(SignalError::BadIce(IceParamsError::MalformedCandidate))
+        );
+        assert!(crx.try_recv().is_err(), "nothing was forwarded");
+        shared.relay(agent, ice(vec!["1 1 udp 1 192.0.2.1 9 typ host".into()])).unwrap();
+        assert!(matches!(crx.try_recv().unwrap(), ServerToClient::Relay(PeerSignal::Ice(_))));
         shared.relay(console, PeerSignal::PairingFailed).unwrap();
         assert_eq!(crx.try_recv().unwrap(), ServerToClient::CodeBurned { nameplate: plate });
         assert_eq!(arx.try_recv().unwrap(), ServerToClient::Relay(PeerSignal::PairingFailed));

@@ -57,6 +57,9 @@ pub enum TransportError {
     /// The other side did not answer in time.
     #[error("timed out while {0}")]
     Timeout(&'static str),
+    /// ICE could not gather candidates or find a path.
+    #[error("no connection to the other side: {0}")]
+    Ice(String),
     /// TLS setup failed locally.
     #[error("TLS setup failed: {0}")]
     Tls(String),

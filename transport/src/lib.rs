@@ -1,11 +1,13 @@
 //! Tether's I/O layer, shared by the agent, the console and the server:
-//! QUIC endpoints behind a socket abstraction, pinned TLS to the rendezvous
-//! server, and peer sessions with the Noise handshake and typed channels.
+//! QUIC endpoints behind a socket abstraction, ICE paths between peers,
+//! pinned TLS to the rendezvous server, and peer sessions with the Noise
+//! handshake and typed channels.
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod error;
 pub mod framed;
+pub mod ice;
 pub mod pairing;
 pub mod peer;
 pub mod pin;
@@ -17,6 +19,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use error::TransportError;
+
+/// Default log filter for the programs: our own news at info, and only
+/// errors from the ICE, STUN and TURN libraries, which are chatty about
+/// every interface they try (`RUST_LOG` overrides it).
+pub const LOG_DEFAULTS: &str = "info,webrtc_ice=error,webrtc_util=error,turn=error,stun=error";
 
 /// QUIC transport settings shared by every endpoint: keep-alives so a dead
 /// link is noticed in seconds, not minutes.

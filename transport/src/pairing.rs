@@ -1,14 +1,15 @@
 //! Pairing over the rendezvous connection: SPAKE2 with key confirmation,
-//! then the exchange of addresses. Shared by console and agent.
+//! then the exchange of ICE offers and ICE itself. Shared by console and agent.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use tether_protocol::code::PairingCode;
+use tether_protocol::ice::IceServers;
 use tether_protocol::pake::{Pake, Role};
-use tether_protocol::signal::{ClientToServer, MAX_CANDIDATES, PeerSignal, ServerToClient};
+use tether_protocol::signal::{ClientToServer, PeerSignal, ServerToClient};
 
 use crate::TransportError;
+use crate::ice::{self, IcePath};
 use crate::signal_client::SignalClient;
 
 /// How long to wait for the peer at each pairing step.
@@ -78,17 +79,19 @@ pub async fn pake(
     Ok(keys.psk())
 }
 
-/// Sends our addresses and returns the peer's.
-pub async fn exchange_candidates(
+/// Gathers candidates, swaps ICE offers with the peer through the server,
+/// and runs ICE. The console controls; the agent is controlled. With
+/// `relay_only` this side offers only relayed candidates.
+pub async fn connect_ice(
     client: &mut SignalClient,
-    mine: Vec<SocketAddr>,
-) -> Result<Vec<SocketAddr>, PairingError> {
-    client.send(&ClientToServer::Relay(PeerSignal::Candidates(mine))).await?;
-    match next_relay(client).await? {
-        PeerSignal::Candidates(mut theirs) if !theirs.is_empty() => {
-            theirs.truncate(MAX_CANDIDATES);
-            Ok(theirs)
-        }
-        _ => Err(TransportError::Protocol("expected the peer's addresses").into()),
-    }
+    servers: &IceServers,
+    controlling: bool,
+    relay_only: bool,
+) -> Result<IcePath, PairingError> {
+    let gathered = ice::gather(servers, client.server_addr().ip(), relay_only).await?;
+    client.send(&ClientToServer::Relay(PeerSignal::Ice(gathered.params.clone()))).await?;
+    let PeerSignal::Ice(theirs) = next_relay(client).await? else {
+        return Err(TransportError::Protocol("expected the peer's connection candidates").into());
+    };
+    Ok(gathered.connect(&theirs, controlling).await?)
 }

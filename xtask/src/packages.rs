@@ -20,6 +20,7 @@ pub const NEEDED: &[&str] = &[
     "xauth",
     "x11-apps",
     "xdotool",
+    "coturn",
     "imagemagick",
     "xterm",
     "x11-utils",

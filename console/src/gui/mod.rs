@@ -59,6 +59,8 @@ pub struct Options {
     pub data_dir: std::path::PathBuf,
     /// Interface scale: 1.0, or 2.0 for high-density screens.
     pub scale: f32,
+    /// Connect only through the relay.
+    pub relay_only: bool,
 }
 
 enum Screen {
@@ -157,6 +159,7 @@ impl App {
 
     fn new_code(&mut self) -> Task<Message> {
         let existing = self.technician.take();
+        let relay_only = self.opts.relay_only;
         let (server, user, password, trust) = (
             self.opts.server.clone(),
             self.opts.user.clone(),
@@ -169,6 +172,7 @@ impl App {
                     Some(t) => t,
                     None => Technician::login(&server, &trust, &user, &password).await?,
                 };
+                tech.relay_only = relay_only;
                 let (code, ttl) = tech.new_code().await?;
                 Ok::<_, ConsoleError>((tech, code, ttl))
             },

@@ -1,0 +1,179 @@
+//! ICE with webrtc-ice: gather host, server-reflexive and relayed
+//! candidates, swap them through signalling, and let ICE pick the path that
+//! QUIC then runs on (see `socket`). There is no path without ICE's checks,
+//! and nothing but QUIC with the Noise handshake ever runs on it.
+
+mod socket;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tether_protocol::ice::{IceParams, IceServers, MAX_CANDIDATES, MAX_ICE_URLS};
+use tether_protocol::signal::PathKind;
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+use webrtc_ice::agent::Agent;
+use webrtc_ice::agent::agent_config::AgentConfig;
+use webrtc_ice::candidate::candidate_base::unmarshal_candidate;
+use webrtc_ice::candidate::{Candidate, CandidateType};
+use webrtc_ice::mdns::MulticastDnsMode;
+use webrtc_ice::network_type::NetworkType;
+use webrtc_ice::url::{SchemeType, Url};
+
+pub use socket::{IcePath, VIRTUAL_PEER};
+
+use crate::TransportError;
+
+/// Longest wait for candidates; a TURN server that does not answer in
+/// this time is left out.
+const GATHER_TIMEOUT: Duration = Duration::from_secs(3);
+/// Longest wait for ICE to find a working pair.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The STUN/TURN URLs for a session; the embedded server is on the host the
+/// client reached the rendezvous at.
+fn urls(servers: &IceServers, server_ip: IpAddr) -> Vec<Url> {
+    let mut raw = Vec::new();
+    if let Some(port) = servers.embedded_port {
+        let host = match server_ip {
+            IpAddr::V4(ip) => ip.to_string(),
+            IpAddr::V6(ip) => format!("[{ip}]"),
+        };
+        raw.push(format!("stun:{host}:{port}"));
+        raw.push(format!("turn:{host}:{port}?transport=udp"));
+    }
+    raw.extend(servers.urls.iter().take(MAX_ICE_URLS).cloned());
+    raw.iter()
+        .filter_map(|u| match Url::parse_url(u) {
+            Ok(mut url) => {
+                if matches!(url.scheme, SchemeType::Turn | SchemeType::Turns) {
+                    url.username.clone_from(&servers.username);
+                    url.password.clone_from(&servers.credential);
+                }
+                Some(url)
+            }
+            Err(e) => {
+                warn!("ignoring the ICE server {u:?}: {e}");
+                None
+            }
+        })
+        .collect()
+}
+
+/// The candidates gathered for one session, ready to connect.
+pub struct Gathered {
+    agent: Arc<Agent>,
+    /// What to send the peer.
+    pub params: IceParams,
+}
+
+impl std::fmt::Debug for Gathered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gathered").field("params", &self.params).finish_non_exhaustive()
+    }
+}
+
+fn ice_err(what: &'static str) -> impl FnOnce(webrtc_ice::Error) -> TransportError {
+    move |e| TransportError::Ice(format!("{what}: {e}"))
+}
+
+/// Gathers candidates through `servers`. With `relay_only`, only relayed
+/// candidates are offered, so the peer never learns this host's addresses.
+pub async fn gather(
+    servers: &IceServers,
+    server_ip: IpAddr,
+    relay_only: bool,
+) -> Result<Gathered, TransportError> {
+    let candidate_types = if relay_only {
+        vec![CandidateType::Relay]
+    } else {
+        vec![CandidateType::Host, CandidateType::ServerReflexive, CandidateType::Relay]
+    };
+    let config = AgentConfig {
+        urls: urls(servers, server_ip),
+        network_types: vec![NetworkType::Udp4, NetworkType::Udp6],
+        candidate_types,
+        multicast_dns_mode: MulticastDnsMode::Disabled,
+        // Peers on one machine (tests, a technician helping themselves).
+        include_loopback: true,
+        // Decide quickly: checks every 50 ms, a relay pair accepted after
+        // 300 ms if nothing direct has worked by then.
+        check_interval: Duration::from_millis(50),
+        srflx_acceptance_min_wait: Some(Duration::from_millis(100)),
+        prflx_acceptance_min_wait: Some(Duration::from_millis(200)),
+        relay_acceptance_min_wait: Some(Duration::from_millis(300)),
+        disconnected_timeout: Some(Duration::from_secs(5)),
+        failed_timeout: Some(Duration::from_secs(10)),
+        keepalive_interval: Some(Duration::from_secs(2)),
+        ..AgentConfig::default()
+    };
+    let agent = Arc::new(Agent::new(config).await.map_err(ice_err("starting ICE"))?);
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    agent.on_candidate(Box::new(move |c: Option<Arc<dyn Candidate + Send + Sync>>| {
+        let _ = tx.send(c.map(|c| c.marshal()));
+        Box::pin(async {})
+    }));
+    agent.gather_candidates().map_err(ice_err("gathering candidates"))?;
+    let mut candidates = Vec::new();
+    let deadline = tokio::time::Instant::now() + GATHER_TIMEOUT;
+    while let Ok(Some(Some(c))) = tokio::time::timeout_at(deadline, rx.recv()).await {
+        if candidates.len() < MAX_CANDIDATES {
+            debug!(candidate = %c, "gathered");
+            candidates.push(c);
+        }
+    }
+    let (ufrag, pwd) = agent.get_local_user_credentials().await;
+    Ok(Gathered { agent, params: IceParams { ufrag, pwd, candidates } })
+}
+
+impl Gathered {
+    /// Runs ICE with the peer's `remote` offer. The console controls (it
+    /// nominates the pair); the agent is controlled.
+    pub async fn connect(self, remote: &IceParams, controlling: bool) -> Result<IcePath, TransportError> {
+        remote.check().map_err(|e| TransportError::Ice(format!("the peer sent {e}")))?;
+        let mut added = 0;
+        for line in &remote.candidates {
+            match unmarshal_candidate(line) {
+                Ok(c) => {
+                    let c: Arc<dyn Candidate + Send + Sync> = Arc::new(c);
+                    self.agent.add_remote_candidate(&c).map_err(ice_err("adding a candidate"))?;
+                    added += 1;
+                }
+                Err(e) => warn!("ignoring a malformed candidate from the peer: {e}"),
+            }
+        }
+        if added == 0 {
+            return Err(TransportError::Ice("the peer sent no usable candidates".into()));
+        }
+        // Dropping the sender would cancel at once; keep it for the wait.
+        let (_cancel, cancel_rx) = mpsc::channel(1);
+        let (ufrag, pwd) = (remote.ufrag.clone(), remote.pwd.clone());
+        let conn: Arc<dyn webrtc_util::Conn + Send + Sync> = if controlling {
+            tokio::time::timeout(CONNECT_TIMEOUT, self.agent.dial(cancel_rx, ufrag, pwd))
+                .await
+                .map_err(|_| TransportError::Timeout("finding a path to the other side"))?
+                .map_err(ice_err("connecting"))?
+        } else {
+            tokio::time::timeout(CONNECT_TIMEOUT, self.agent.accept(cancel_rx, ufrag, pwd))
+                .await
+                .map_err(|_| TransportError::Timeout("finding a path to the other side"))?
+                .map_err(ice_err("connecting"))?
+        };
+        let (kind, detail, local) = match self.agent.get_selected_candidate_pair() {
+            Some(pair) => {
+                let (l, r) = (pair.local.candidate_type(), pair.remote.candidate_type());
+                let relayed = l == CandidateType::Relay || r == CandidateType::Relay;
+                let (ip, port) = (pair.local.address(), pair.local.port());
+                let local = ip.parse().map_or_else(
+                    |_| format!("{ip}:{port}"),
+                    |ip| std::net::SocketAddr::new(ip, port).to_string(),
+                );
+                (if relayed { PathKind::Relay } else { PathKind::Direct }, format!("{l}/{r}"), local)
+            }
+            None => (PathKind::Direct, "unknown".to_owned(), String::new()),
+        };
+        info!(path = %kind, pair = %detail, local = %local, "ICE connected");
+        Ok(IcePath::new(self.agent, conn, kind, detail))
+    }
+}

@@ -1,0 +1,220 @@
+//! quinn on an ICE connection: an `AsyncUdpSocket` whose datagrams go
+//! through whichever candidate pair ICE has selected.
+//!
+//! quinn sees fixed virtual addresses, so ICE can switch pairs (or fall
+//! back to the relay) without quinn noticing a migration. A writer task
+//! drains a bounded queue into the ICE connection; a reader task fills
+//! another one that `poll_recv` empties in batches.
+
+use std::fmt;
+use std::future::Future;
+use std::io::{self, IoSliceMut};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use quinn::udp::{RecvMeta, Transmit};
+use quinn::{AsyncUdpSocket, UdpPoller};
+use tether_protocol::signal::PathKind;
+use tokio::sync::mpsc;
+use tracing::debug;
+use webrtc_ice::agent::Agent;
+use webrtc_util::Conn;
+
+use crate::socket::PathSocket;
+
+/// This side's address as quinn sees it on an ICE path.
+const VIRTUAL_LOCAL: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(10, 255, 255, 1), 1));
+/// The peer's address as quinn sees it on an ICE path: connect to this.
+pub const VIRTUAL_PEER: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(10, 255, 255, 2), 1));
+
+/// Datagrams queued each way.
+const QUEUE: usize = 512;
+/// Largest datagram read from ICE.
+const MAX_DATAGRAM: usize = 65_535;
+
+/// The path ICE chose, ready to carry QUIC.
+pub struct IcePath {
+    agent: Arc<Agent>,
+    conn: Arc<dyn Conn + Send + Sync>,
+    kind: PathKind,
+    detail: String,
+}
+
+impl fmt::Debug for IcePath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IcePath")
+            .field("kind", &self.kind)
+            .field("pair", &self.detail)
+            .finish_non_exhaustive()
+    }
+}
+
+impl IcePath {
+    pub(super) fn new(
+        agent: Arc<Agent>,
+        conn: Arc<dyn Conn + Send + Sync>,
+        kind: PathKind,
+        detail: String,
+    ) -> Self {
+        Self { agent, conn, kind, detail }
+    }
+
+    /// The candidate types of the selected pair, local/remote, such as
+    /// `host/host` or `relay/srflx`.
+    #[must_use]
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+}
+
+impl PathSocket for IcePath {
+    fn into_quinn(
+        self: Box<Self>,
+        _runtime: &Arc<dyn quinn::Runtime>,
+    ) -> io::Result<Arc<dyn AsyncUdpSocket>> {
+        let (out_tx, mut out_rx) = mpsc::channel::<Bytes>(QUEUE);
+        let (in_tx, in_rx) = mpsc::channel::<Bytes>(QUEUE);
+        let conn = Arc::clone(&self.conn);
+        tokio::spawn(async move {
+            while let Some(datagram) = out_rx.recv().await {
+                if let Err(e) = conn.send(&datagram).await {
+                    debug!("ICE send failed: {e}");
+                }
+            }
+        });
+        let conn = Arc::clone(&self.conn);
+        tokio::spawn(async move {
+            let mut buf = vec![0; MAX_DATAGRAM];
+            loop {
+                let n = match conn.recv(&mut buf).await {
+                    Ok(n) => n,
+                    Err(e) => {
+                        debug!("ICE connection closed: {e}");
+                        return;
+                    }
+                };
+                if in_tx.send(Bytes::copy_from_slice(&buf[..n])).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Arc::new(IceSocket { out: out_tx, incoming: Mutex::new(in_rx), agent: self.agent }))
+    }
+
+    fn kind(&self) -> PathKind {
+        self.kind
+    }
+}
+
+struct IceSocket {
+    out: mpsc::Sender<Bytes>,
+    incoming: Mutex<mpsc::Receiver<Bytes>>,
+    agent: Arc<Agent>,
+}
+
+impl fmt::Debug for IceSocket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("IceSocket")
+    }
+}
+
+impl Drop for IceSocket {
+    fn drop(&mut self) {
+        // Closing the agent closes its sockets and ends the reader task.
+        let agent = Arc::clone(&self.agent);
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                let _ = agent.close().await;
+            });
+        }
+    }
+}
+
+impl AsyncUdpSocket for IceSocket {
+    fn create_io_poller(self: Arc<Self>) -> Pin<Box<dyn UdpPoller>> {
+        Box::pin(Writable { out: self.out.clone(), waiting: Mutex::new(None) })
+    }
+
+    fn try_send(&self, transmit: &Transmit<'_>) -> io::Result<()> {
+        match self.out.try_send(Bytes::copy_from_slice(transmit.contents)) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(_)) => Err(io::ErrorKind::WouldBlock.into()),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(io::ErrorKind::BrokenPipe.into()),
+        }
+    }
+
+    fn poll_recv(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+        meta: &mut [RecvMeta],
+    ) -> Poll<io::Result<usize>> {
+        let mut incoming = self.incoming.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut filled = 0;
+        while filled < bufs.len().min(meta.len()) {
+            let datagram = if filled == 0 {
+                match incoming.poll_recv(cx) {
+                    Poll::Ready(Some(d)) => d,
+                    Poll::Ready(None) => return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into())),
+                    Poll::Pending => return Poll::Pending,
+                }
+            } else {
+                match incoming.try_recv() {
+                    Ok(d) => d,
+                    Err(_) => break,
+                }
+            };
+            let len = datagram.len().min(bufs[filled].len());
+            bufs[filled][..len].copy_from_slice(&datagram[..len]);
+            meta[filled] = RecvMeta {
+                addr: VIRTUAL_PEER,
+                len,
+                stride: len,
+                ecn: None,
+                dst_ip: Some(VIRTUAL_LOCAL.ip()),
+            };
+            filled += 1;
+        }
+        Poll::Ready(Ok(filled))
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        Ok(VIRTUAL_LOCAL)
+    }
+}
+
+type Reserve = Pin<Box<dyn Future<Output = bool> + Send>>;
+
+/// Wakes quinn when the outgoing queue has room again.
+struct Writable {
+    out: mpsc::Sender<Bytes>,
+    waiting: Mutex<Option<Reserve>>,
+}
+
+impl fmt::Debug for Writable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Writable")
+    }
+}
+
+impl UdpPoller for Writable {
+    fn poll_writable(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let waiting = this.waiting.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let fut = waiting.get_or_insert_with(|| {
+            let out = this.out.clone();
+            // Reserving and dropping the permit at once: there is room now.
+            Box::pin(async move { out.reserve().await.is_ok() })
+        });
+        match fut.as_mut().poll(cx) {
+            Poll::Ready(open) => {
+                *waiting = None;
+                if open { Poll::Ready(Ok(())) } else { Poll::Ready(Err(io::ErrorKind::BrokenPipe.into())) }
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
