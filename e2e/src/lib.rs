@@ -5,6 +5,7 @@
 
 pub mod desk;
 pub mod image;
+pub mod lab;
 pub mod proc;
 pub mod xvfb;
 
@@ -84,6 +85,11 @@ impl Rendezvous {
 
     /// Starts a server on a free loopback port, with extra arguments.
     pub fn start(data: &Path, extra: &[&str]) -> anyhow::Result<Self> {
+        Self::start_in(None, data, extra)
+    }
+
+    /// [`Rendezvous::start`] inside network namespace `ns`.
+    pub fn start_in(ns: Option<&str>, data: &Path, extra: &[&str]) -> anyhow::Result<Self> {
         let data_s = data.display().to_string();
         let mut args = vec!["--data", data_s.as_str()];
         if !extra.contains(&"--listen") {
@@ -93,7 +99,7 @@ impl Rendezvous {
             args.extend(["--turn-listen", "127.0.0.1:0"]);
         }
         args.extend_from_slice(extra);
-        let proc = Proc::spawn("rendezvous", bin("tether-rendezvous")?, &args, &[])?;
+        let proc = Proc::spawn_in(ns, "rendezvous", bin("tether-rendezvous")?, &args, &[], "")?;
         let addr =
             proc.wait_for_stdout("listening on ", STEP)?.trim_start_matches("listening on ").to_owned();
         let fingerprint =
@@ -110,7 +116,19 @@ impl Rendezvous {
 
 /// Starts a headless console that logs in as `user` and runs `script`.
 pub fn console(server: &Rendezvous, user: &str, script: &Path, data: &Path) -> anyhow::Result<Proc> {
-    Proc::spawn_with_stdin(
+    console_in(None, server, user, script, data)
+}
+
+/// [`console`] inside network namespace `ns`.
+pub fn console_in(
+    ns: Option<&str>,
+    server: &Rendezvous,
+    user: &str,
+    script: &Path,
+    data: &Path,
+) -> anyhow::Result<Proc> {
+    Proc::spawn_in(
+        ns,
         "console",
         bin("tether-console")?,
         &[
@@ -152,6 +170,19 @@ pub fn agent_with(
     data: &Path,
     extra: &[&str],
 ) -> anyhow::Result<Proc> {
+    agent_in(None, server, display, code, accept, data, extra)
+}
+
+/// [`agent_with`] inside network namespace `ns`.
+pub fn agent_in(
+    ns: Option<&str>,
+    server: &Rendezvous,
+    display: &str,
+    code: &str,
+    accept: Option<&str>,
+    data: &Path,
+    extra: &[&str],
+) -> anyhow::Result<Proc> {
     let data_s = data.display().to_string();
     let mut args = vec![
         "--headless",
@@ -168,7 +199,7 @@ pub fn agent_with(
         args.extend(["--accept", a]);
     }
     args.extend_from_slice(extra);
-    Proc::spawn("agent", bin("tether-agent")?, &args, &[("DISPLAY", display)])
+    Proc::spawn_in(ns, "agent", bin("tether-agent")?, &args, &[("DISPLAY", display)], "")
 }
 
 /// Starts the console window on `display`; logs in at once when `password`

@@ -37,6 +37,23 @@ impl Proc {
         Self::spawn_with_stdin(name, program, args, env, "")
     }
 
+    /// Spawns inside network namespace `ns` if given (through
+    /// `ip netns exec`, which becomes the program), writing `input` to it.
+    pub fn spawn_in(
+        ns: Option<&str>,
+        name: &str,
+        program: PathBuf,
+        args: &[&str],
+        env: &[(&str, &str)],
+        input: &str,
+    ) -> anyhow::Result<Self> {
+        let Some(ns) = ns else { return Self::spawn_with_stdin(name, program, args, env, input) };
+        let program = program.display().to_string();
+        let mut all = vec!["netns", "exec", ns, program.as_str()];
+        all.extend_from_slice(args);
+        Self::spawn_with_stdin(name, PathBuf::from("ip"), &all, env, input)
+    }
+
     /// Spawns and writes `input` to its standard input, then closes it.
     pub fn spawn_with_stdin(
         name: &str,

@@ -4,6 +4,7 @@
 
 mod bench;
 mod demo;
+mod lab;
 mod packages;
 
 use std::path::PathBuf;
@@ -103,8 +104,12 @@ fn dispatch() -> anyhow::Result<()> {
             bench::run(&root())
         }
         Some("screenshots") => screenshots(),
+        Some("lab") => {
+            packages::ensure(packages::NEEDED)?;
+            lab::run(&args[1..])
+        }
         _ => {
-            eprintln!("usage: cargo xtask test | demo | bench | screenshots");
+            eprintln!("usage: cargo xtask test | demo | bench | screenshots | lab");
             std::process::exit(2);
         }
     }

@@ -21,6 +21,9 @@ pub const NEEDED: &[&str] = &[
     "x11-apps",
     "xdotool",
     "coturn",
+    // The NAT lab: namespaces, veths and NAT.
+    "iproute2",
+    "nftables",
     "imagemagick",
     "xterm",
     "x11-utils",

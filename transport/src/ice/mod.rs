@@ -102,7 +102,7 @@ pub async fn gather(
         check_interval: Duration::from_millis(50),
         srflx_acceptance_min_wait: Some(Duration::from_millis(100)),
         prflx_acceptance_min_wait: Some(Duration::from_millis(200)),
-        relay_acceptance_min_wait: Some(Duration::from_millis(300)),
+        relay_acceptance_min_wait: Some(Duration::from_millis(1000)),
         disconnected_timeout: Some(Duration::from_secs(5)),
         failed_timeout: Some(Duration::from_secs(10)),
         keepalive_interval: Some(Duration::from_secs(2)),

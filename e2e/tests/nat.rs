@@ -1,0 +1,82 @@
+//! Sessions through real NATs in the lab (network namespaces, nftables):
+//! cone NATs on both sides connect directly, symmetric NATs through the
+//! embedded relay, and the frames stay pixel-exact. Needs root, as CI has.
+
+use std::path::Path;
+use std::time::Duration;
+
+use tether_e2e::image::{capture_display, differing_pixels, read_png};
+use tether_e2e::lab::{self, CUSTOMER_NAT_IP, Host, Lab, Nat, SERVER_IP};
+use tether_e2e::{Proc, Rendezvous, STEP, Xvfb, agent_in, console_in, read_code};
+
+/// The server on the public segment, with its embedded STUN/TURN unless
+/// `extra` says otherwise.
+fn server(lab: &Lab, data: &Path, extra: &[&str]) -> anyhow::Result<Rendezvous> {
+    Rendezvous::add_technician(data, "alice")?;
+    let listen = format!("{SERVER_IP}:7700");
+    let turn = format!("{SERVER_IP}:3478");
+    let mut args = vec!["--listen", listen.as_str()];
+    if extra.is_empty() {
+        args.extend(["--turn-listen", turn.as_str()]);
+    }
+    args.extend_from_slice(extra);
+    Rendezvous::start_in(Some(&lab.ns(Host::Public)), data, &args)
+}
+
+/// Runs one session across the lab and checks the path and the pixels.
+fn session_across(lab: &Lab, server: &Rendezvous, dir: &Path, want: &str) -> anyhow::Result<String> {
+    let x = Xvfb::start("1024x768x24")?;
+    let mut xterm = Proc::spawn(
+        "xterm",
+        "xterm".into(),
+        &["-geometry", "60x12+30+30", "-e", "sh", "-c", "printf 'across the NAT\\n'; exec sleep 600"],
+        &[("DISPLAY", &x.display)],
+    )?;
+    std::thread::sleep(Duration::from_millis(800));
+    let snap = dir.join("snap.png");
+    let script = dir.join("script.txt");
+    std::fs::write(
+        &script,
+        format!("expect-path {want}\nwait-idle 800\nsnapshot {}\nend\n", snap.display()),
+    )?;
+    let tech = lab.ns(Host::Technician);
+    let mut console = console_in(Some(&tech), server, "alice", &script, &dir.join("console"))?;
+    let code = read_code(&console)?;
+    let cust = lab.ns(Host::Customer);
+    let mut agent = agent_in(Some(&cust), server, &x.display, &code, Some("view"), &dir.join("agent"), &[])?;
+    assert!(console.wait_exit(STEP)?.success(), "console failed:\n{}", console.all_output());
+    assert!(agent.wait_exit(STEP)?.success(), "agent failed:\n{}", agent.all_output());
+    let reference = capture_display(&x.display, &dir.join("reference.png"))?;
+    assert_eq!(differing_pixels(&read_png(&snap)?, &reference)?, 0, "not pixel-exact across the lab");
+    xterm.kill();
+    Ok(agent.all_output())
+}
+
+#[test]
+fn cone_nats_connect_directly() -> anyhow::Result<()> {
+    let lab = Lab::up(&lab::unique_prefix(), Nat::Cone)?;
+    let dir = tempfile::tempdir()?;
+    let server = server(&lab, &dir.path().join("rendezvous"), &[])?;
+    let agent = session_across(&lab, &server, dir.path(), "direct")?;
+    assert!(
+        agent.contains("pair=srflx/") || agent.contains("pair=prflx/") || agent.contains("pair=host/"),
+        "{agent}"
+    );
+
+    // A standard STUN client behind the NAT sees the NAT's public address.
+    let port = server.turn.as_deref().and_then(|t| t.rsplit(':').next()).unwrap_or("3478").to_owned();
+    let out = lab.exec(Host::Customer, &["turnutils_stunclient", "-p", &port, SERVER_IP])?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("UDP reflexive addr: {CUSTOMER_NAT_IP}:")), "{text}");
+    Ok(())
+}
+
+#[test]
+fn symmetric_nats_go_through_the_embedded_relay() -> anyhow::Result<()> {
+    let lab = Lab::up(&lab::unique_prefix(), Nat::Symmetric)?;
+    let dir = tempfile::tempdir()?;
+    let server = server(&lab, &dir.path().join("rendezvous"), &[])?;
+    let agent = session_across(&lab, &server, dir.path(), "relay")?;
+    assert!(agent.contains("relay"), "{agent}");
+    Ok(())
+}
