@@ -96,7 +96,8 @@ impl Rendezvous {
             args.extend(["--listen", "127.0.0.1:0"]);
         }
         if !extra.iter().any(|a| a.starts_with("--turn") || *a == "--no-turn") {
-            args.extend(["--turn-listen", "127.0.0.1:0"]);
+            // Everything runs on one machine here, so the relay must reach loopback.
+            args.extend(["--turn-listen", "127.0.0.1:0", "--turn-allow-loopback-peers"]);
         }
         args.extend_from_slice(extra);
         let proc = Proc::spawn_in(ns, "rendezvous", bin("tether-rendezvous")?, &args, &[], "")?;

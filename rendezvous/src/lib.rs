@@ -55,6 +55,8 @@ pub enum TurnMode {
         relay_ip: Option<IpAddr>,
         /// Bytes per second per relayed socket and direction.
         rate: u64,
+        /// Relay to loopback peers (tests and single-machine demos).
+        allow_loopback: bool,
     },
     /// An external coturn with `use-auth-secret`.
     External {
@@ -153,7 +155,7 @@ impl Server {
             .map_err(|source| TransportError::Io { context: "binding the server address", source })?;
         let (turn, issuer) = match &config.turn {
             TurnMode::Off => (None, IceIssuer::None),
-            TurnMode::Embedded { listen, relay_ip, rate } => {
+            TurnMode::Embedded { listen, relay_ip, rate, allow_loopback } => {
                 let secret = load_or_create_secret(&config.data_dir).map_err(ServerError::Turn)?;
                 let relay_ip = relay_ip.unwrap_or_else(|| default_relay_ip(*listen));
                 let turn = TurnServer::start(TurnConfig {
@@ -161,6 +163,7 @@ impl Server {
                     relay_ip,
                     secret: secret.clone(),
                     rate: *rate,
+                    allow_loopback: *allow_loopback,
                 })
                 .await
                 .map_err(ServerError::Turn)?;

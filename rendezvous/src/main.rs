@@ -42,6 +42,10 @@ struct Cli {
     /// Cap per relayed socket and direction, in kB/s.
     #[arg(long, default_value_t = DEFAULT_TURN_RATE / 1000, value_parser = clap::value_parser!(u64).range(16..=1_000_000))]
     turn_rate: u64,
+    /// Let the relay reach loopback peers: only for tests and demos on one
+    /// machine (otherwise clients could reach services on this host).
+    #[arg(long)]
+    turn_allow_loopback_peers: bool,
     /// Use an external TURN server (coturn with use-auth-secret) instead of
     /// the embedded one: turn:HOST:PORT. Needs --turn-secret.
     #[arg(long, requires = "turn_secret")]
@@ -146,6 +150,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     listen: cli.turn_listen,
                     relay_ip: cli.turn_relay_ip,
                     rate: cli.turn_rate * 1000,
+                    allow_loopback: cli.turn_allow_loopback_peers,
                 },
             };
             serve(Config {

@@ -39,6 +39,28 @@ pub struct TurnConfig {
     pub secret: String,
     /// Bytes per second each relayed socket may carry in each direction.
     pub rate: u64,
+    /// Relay to loopback peers too (tests and single-machine demos only:
+    /// otherwise a client could reach services on the server itself).
+    pub allow_loopback: bool,
+}
+
+/// Whether the relay may send to `peer`: never to the server's own
+/// loopback (unless allowed), nor to unspecified, multicast, broadcast or
+/// link-local addresses.
+#[must_use]
+pub fn peer_allowed(peer: std::net::IpAddr, allow_loopback: bool) -> bool {
+    use std::net::IpAddr;
+    if peer.is_loopback() {
+        return allow_loopback;
+    }
+    match peer {
+        IpAddr::V4(ip) => {
+            !(ip.is_unspecified() || ip.is_multicast() || ip.is_broadcast() || ip.is_link_local())
+        }
+        IpAddr::V6(ip) => {
+            !(ip.is_unspecified() || ip.is_multicast() || (ip.segments()[0] & 0xffc0) == 0xfe80)
+        }
+    }
 }
 
 /// A running embedded STUN/TURN server.
@@ -66,6 +88,7 @@ impl TurnServer {
                 net: Arc::new(Net::new(None)),
             },
             rate: config.rate,
+            allow_loopback: config.allow_loopback,
         };
         let server = Server::new(ServerConfig {
             conn_configs: vec![ConnConfig { conn: socket, relay_addr_generator: Box::new(relay) }],
@@ -120,6 +143,7 @@ impl AuthHandler for SessionAuth {
 struct ThrottledRelay {
     inner: RelayAddressGeneratorStatic,
     rate: u64,
+    allow_loopback: bool,
 }
 
 #[async_trait]
@@ -137,6 +161,7 @@ impl RelayAddressGenerator for ThrottledRelay {
         let now = Instant::now();
         let conn = Throttled {
             inner,
+            allow_loopback: self.allow_loopback,
             out: Mutex::new(Bucket::new(self.rate, now)),
             back: Mutex::new(Bucket::new(self.rate, now)),
         };
@@ -148,6 +173,7 @@ impl RelayAddressGenerator for ThrottledRelay {
 /// it drops what does not fit.
 struct Throttled {
     inner: Arc<dyn Conn + Send + Sync>,
+    allow_loopback: bool,
     out: Mutex<Bucket>,
     back: Mutex<Bucket>,
 }
@@ -185,7 +211,12 @@ impl Conn for Throttled {
     }
 
     async fn send_to(&self, buf: &[u8], target: SocketAddr) -> webrtc_util::Result<usize> {
-        if fits(&self.out, buf.len()) { self.inner.send_to(buf, target).await } else { Ok(buf.len()) }
+        // Like a firewall: what may not go is dropped, not answered.
+        if peer_allowed(target.ip(), self.allow_loopback) && fits(&self.out, buf.len()) {
+            self.inner.send_to(buf, target).await
+        } else {
+            Ok(buf.len())
+        }
     }
 
     fn local_addr(&self) -> webrtc_util::Result<SocketAddr> {
@@ -222,6 +253,21 @@ mod tests {
         assert_eq!(key, generate_auth_key(&user, REALM, &ice::password("s", &user)));
         assert!(a.auth_handle(&format!("{}:7", unix_now() - 1), REALM, src).is_err(), "expired");
         assert!(a.auth_handle("alice", REALM, src).is_err(), "not our scheme");
+    }
+
+    #[test]
+    fn the_relay_never_reaches_the_servers_own_loopback_or_odd_addresses() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        assert!(peer_allowed(ip("198.18.0.2"), false));
+        assert!(peer_allowed(ip("10.1.0.2"), false));
+        assert!(peer_allowed(ip("2001:db8::1"), false));
+        for bad in
+            ["127.0.0.1", "::1", "0.0.0.0", "224.0.0.1", "255.255.255.255", "169.254.1.1", "fe80::1", "::"]
+        {
+            assert!(!peer_allowed(ip(bad), false), "{bad}");
+        }
+        assert!(peer_allowed(ip("127.0.0.1"), true), "tests may allow loopback");
+        assert!(!peer_allowed(ip("0.0.0.0"), true));
     }
 
     #[test]

@@ -91,7 +91,15 @@ pub fn run(root: &Path, bins: &Path) -> anyhow::Result<()> {
     let server = Proc::spawn(
         "rendezvous",
         bin("tether-rendezvous"),
-        &["--data", &data_s, "--listen", "127.0.0.1:0", "--turn-listen", "127.0.0.1:0"],
+        &[
+            "--data",
+            &data_s,
+            "--listen",
+            "127.0.0.1:0",
+            "--turn-listen",
+            "127.0.0.1:0",
+            "--turn-allow-loopback-peers",
+        ],
         &[],
     )?;
     let addr = server.wait_for_stdout("listening on ", Duration::from_secs(30))?.replace("listening on ", "");
