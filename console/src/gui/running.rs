@@ -125,11 +125,8 @@ impl Running {
         let Ok(guard) = self.live.try_lock() else { return };
         let Some(s) = guard.as_ref() else { return };
         let view = &mut self.screen;
-        let consent = *s.consent.borrow();
-        if consent != view.consent {
-            println!("consent: view={} control={}", consent.view, consent.control);
-            view.consent = consent;
-        }
+        // The session itself prints consent changes for scripts and tests.
+        view.consent = *s.consent.borrow();
         let v = s.view.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if v.chat.len() != view.chat.len() || v.chat.last() != view.chat.last() {
             view.chat.clone_from(&v.chat);
