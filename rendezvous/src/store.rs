@@ -50,17 +50,43 @@ pub struct SledStore {
     sessions: sled::Tree,
 }
 
+/// How long `open` waits for another holder of the lock to let go.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// sled reports a held lock as an `Other` I/O error wrapping `EWOULDBLOCK`.
+fn is_lock_error(e: &sled::Error) -> bool {
+    match e {
+        sled::Error::Io(io) => {
+            io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("could not acquire lock")
+        }
+        _ => false,
+    }
+}
+
 fn db_err(e: sled::Error) -> StoreError {
     StoreError::Db(e.to_string())
 }
 
 impl SledStore {
     /// Opens (or creates) the database in `dir`.
+    ///
+    /// A lock held by a process that is just exiting (a restart, or a handle
+    /// dropped a moment ago whose flusher thread has not finished) is waited
+    /// for briefly before the open fails with [`StoreError::Locked`].
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let db = sled::open(dir).map_err(|e| match e {
-            sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => StoreError::Locked,
-            other => db_err(other),
-        })?;
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        let db = loop {
+            match sled::open(dir) {
+                Ok(db) => break db,
+                Err(e) if is_lock_error(&e) => {
+                    if std::time::Instant::now() >= deadline {
+                        return Err(StoreError::Locked);
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(other) => return Err(db_err(other)),
+            }
+        };
         Ok(Self {
             technicians: db.open_tree("technicians").map_err(db_err)?,
             sessions: db.open_tree("sessions").map_err(db_err)?,
@@ -212,12 +238,19 @@ mod tests {
 
     #[test]
     fn sled_store_behaves_and_persists() {
-        let dir = std::env::temp_dir().join(format!("tether-store-{}", std::process::id()));
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("db");
         exercise(&SledStore::open(&dir).unwrap());
         let reopened = SledStore::open(&dir).unwrap();
         assert_eq!(reopened.technicians().unwrap().len(), 1);
         assert_eq!(reopened.sessions().unwrap().len(), 1);
-        drop(reopened);
-        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_second_open_while_held_is_refused_as_locked() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("db");
+        let _held = SledStore::open(&dir).unwrap();
+        assert!(matches!(SledStore::open(&dir), Err(StoreError::Locked)));
     }
 }
