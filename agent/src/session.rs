@@ -14,7 +14,7 @@ use tether_protocol::codec::{Encoder, encoder::DEFAULT_LEVEL};
 use tether_protocol::crypt::SessionKeys;
 use tether_protocol::handshake::StaticKey;
 use tether_protocol::pake::Role;
-use tether_protocol::signal::{ClientToServer, PathKind, ServerToClient, SessionReport};
+use tether_protocol::signal::{ClientToServer, PathInfo, ServerToClient, SessionReport};
 
 use tether_transport::pairing;
 use tether_transport::peer::{self, AgentChannels, PeerSecrets};
@@ -35,7 +35,7 @@ struct Paired {
     technician: String,
     organisation: String,
     endpoint: quinn::Endpoint,
-    path: PathKind,
+    path: PathInfo,
     conn: quinn::Connection,
     keys: SessionKeys,
     channels: AgentChannels,
@@ -52,8 +52,8 @@ async fn pair(client: &mut SignalClient, code: &PairingCode, relay_only: bool) -
     println!("Connecting to your technician {technician}…");
     let psk = pairing::pake(client, code, Role::Agent).await?;
     let ice_path = pairing::connect_ice(client, &ice, false, relay_only).await?;
-    let path = ice_path.kind();
-    info!(%path, pair = ice_path.detail(), "found a path to the technician");
+    let path = ice_path.path();
+    info!(%path, local = ice_path.local_address(), "found a path to the technician");
     let endpoint = socket::endpoint(Box::new(ice_path), Some(peer::peer_server_config()?))?;
     let static_key = StaticKey::generate()?;
     let (conn, keys, channels) =
@@ -114,6 +114,8 @@ pub enum AgentEvent {
         organisation: String,
         /// The four words.
         sas: String,
+        /// The path the session runs on.
+        path: PathInfo,
     },
     /// What the technician may do now.
     Consent(Consent),
@@ -197,6 +199,7 @@ pub async fn run(opts: AgentOptions, platform: Platform) -> Result<EndReason, Ag
             technician: who.technician.clone(),
             organisation: who.organisation.clone(),
             sas: who.sas.clone(),
+            path,
         },
     );
     let preset = platform.consent.is_preset();

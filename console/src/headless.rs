@@ -92,7 +92,7 @@ pub async fn run(session: &mut LiveSession, commands: &[Command]) -> Result<Scri
                 }
             }
             Command::ExpectPath(want) => {
-                if session.path != *want {
+                if session.path.kind != *want {
                     return Err(ScriptRunError::Expectation(format!("path {want}, got {}", session.path)));
                 }
             }

@@ -15,7 +15,7 @@ use tether_protocol::codec::Decoder;
 use tether_protocol::handshake::StaticKey;
 use tether_protocol::pake::Role;
 use tether_protocol::signal::{
-    ClientToServer, PathKind, ServerToClient, SessionReport, SessionSummary, SignalError,
+    ClientToServer, PathInfo, ServerToClient, SessionReport, SessionSummary, SignalError,
 };
 use tether_transport::TransportError;
 use tether_transport::pairing::{self, PairingError};
@@ -55,7 +55,7 @@ pub enum ConsoleError {
 
 /// A paired peer connection: endpoint, path, connection, keys, channels.
 type Paired =
-    (quinn::Endpoint, PathKind, quinn::Connection, tether_protocol::crypt::SessionKeys, ConsoleChannels);
+    (quinn::Endpoint, PathInfo, quinn::Connection, tether_protocol::crypt::SessionKeys, ConsoleChannels);
 
 /// A logged-in technician.
 #[derive(Debug)]
@@ -152,7 +152,7 @@ impl Technician {
             other => other?,
         };
         let path = pairing::connect_ice(&mut self.client, &ice, true, self.relay_only).await?;
-        let kind = path.kind();
+        let kind = path.path();
         let endpoint = socket::endpoint(Box::new(path), None)?;
         let static_key = StaticKey::generate()?;
         let secrets = PeerSecrets { static_key: &static_key, psk };
@@ -216,7 +216,7 @@ pub struct LiveSession {
     /// The short authentication string.
     pub sas: String,
     /// Which path the session runs on.
-    pub path: PathKind,
+    pub path: PathInfo,
     /// What the customer allows.
     pub consent: watch::Receiver<Consent>,
     /// The remote screen.
@@ -230,7 +230,7 @@ impl LiveSession {
         conn: quinn::Connection,
         channels: ConsoleChannels,
         sas: String,
-        path: PathKind,
+        path: PathInfo,
     ) -> Self {
         let view = Arc::new(Mutex::new(View {
             decoder: Decoder::new().unwrap_or_else(|_| unreachable!("a zstd decoder always starts")),

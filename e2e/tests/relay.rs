@@ -31,7 +31,7 @@ fn a_relay_only_customer_gets_a_relayed_pixel_exact_session() -> anyhow::Result<
     )?;
     assert!(console.wait_exit(STEP)?.success(), "console failed:\n{}", console.all_output());
     assert!(agent.wait_exit(STEP)?.success(), "agent failed:\n{}", agent.all_output());
-    assert!(agent.all_output().contains("pair=relay/"), "{}", agent.all_output());
+    assert!(agent.all_output().contains("path: relay (relay/"), "{}", agent.all_output());
     let reference = capture_display(&scene.x.display, &scene.path("reference.png"))?;
     assert_eq!(differing_pixels(&read_png(&snap)?, &reference)?, 0);
     Ok(())

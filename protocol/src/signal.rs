@@ -53,6 +53,47 @@ impl fmt::Display for PathKind {
     }
 }
 
+/// What one end of the chosen ICE candidate pair is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CandidateKind {
+    /// An address of the machine itself.
+    Host,
+    /// The address a NAT gave it, learned from STUN.
+    ServerReflexive,
+    /// The address a NAT gave it, learned from the peer's checks.
+    PeerReflexive,
+    /// An address on a TURN relay.
+    Relay,
+}
+
+impl fmt::Display for CandidateKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Host => "host",
+            Self::ServerReflexive => "srflx",
+            Self::PeerReflexive => "prflx",
+            Self::Relay => "relay",
+        })
+    }
+}
+
+/// The path one side connected on, as that side saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PathInfo {
+    /// Direct or relayed.
+    pub kind: PathKind,
+    /// This side's end of the pair.
+    pub local: CandidateKind,
+    /// The other side's end, as this side reaches it.
+    pub remote: CandidateKind,
+}
+
+impl fmt::Display for PathInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}/{})", self.kind, self.local, self.remote)
+    }
+}
+
 /// A fact for the session record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SessionReport {
@@ -68,8 +109,8 @@ pub enum SessionReport {
     },
     /// The peer connection is up.
     Connected {
-        /// Which path.
-        path: PathKind,
+        /// Which path, and the candidate at each end.
+        path: PathInfo,
     },
     /// The session is over.
     Ended {
@@ -141,8 +182,24 @@ pub struct SessionSummary {
     pub ended: Option<u64>,
     /// The peer-to-peer path, once connected.
     pub path: Option<PathKind>,
+    /// The technician's end of the path (host, srflx, relay …).
+    pub technician_end: Option<CandidateKind>,
+    /// The customer's end of the path.
+    pub customer_end: Option<CandidateKind>,
     /// How it ended.
     pub outcome: SessionOutcome,
+}
+
+impl SessionSummary {
+    /// The path in a few words: "direct (host/srflx)", "relay", "not connected".
+    #[must_use]
+    pub fn path_text(&self) -> String {
+        let Some(kind) = self.path else { return "not connected".to_owned() };
+        match (self.technician_end, self.customer_end) {
+            (Some(t), Some(c)) => format!("{kind} ({t}/{c})"),
+            _ => kind.to_string(),
+        }
+    }
 }
 
 /// Why the server refused a request; the text is shown to people.
@@ -241,6 +298,8 @@ mod tests {
             round_trip(&ClientToServer::Join { nameplate });
             round_trip(&ClientToServer::Relay(PeerSignal::Pake(b.clone())));
             round_trip(&ClientToServer::Relay(PeerSignal::Ice(IceParams { ufrag: u.clone(), pwd: p.clone(), candidates: vec![u.clone()] })));
+            let path = PathInfo { kind: PathKind::Relay, local: CandidateKind::Relay, remote: CandidateKind::PeerReflexive };
+            round_trip(&ClientToServer::Report(SessionReport::Connected { path }));
             round_trip(&ClientToServer::Report(SessionReport::Ended { bytes_sent: 1, bytes_received: u64::from(port) }));
             round_trip(&ServerToClient::CodeCreated { nameplate, expires_in_secs: 600 });
             round_trip(&ServerToClient::Joined { technician: u, organisation: String::new(), ice: IceServers::none() });
@@ -252,6 +311,8 @@ mod tests {
                 started: u64::from(port),
                 ended: Some(u64::from(n)),
                 path: Some(PathKind::Direct),
+                technician_end: Some(CandidateKind::Host),
+                customer_end: None,
                 outcome: SessionOutcome::WrongCode,
             };
             round_trip(&ServerToClient::RecentSessions(vec![summary; usize::from(port % 4)]));

@@ -206,7 +206,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     r.nameplate,
                     r.started,
                     r.ended.map_or("-".to_owned(), |e| e.to_string()),
-                    r.path.map_or("-".to_owned(), |p| p.to_string()),
+                    r.path.map_or("-".to_owned(), |_| r.summary().path_text()),
                     r.bytes,
                     r.outcome,
                     consent.join(";")

@@ -1,7 +1,7 @@
 //! What the server keeps: technician accounts and session records.
 
 use serde::{Deserialize, Serialize};
-use tether_protocol::signal::{PathKind, SessionOutcome, SessionSummary};
+use tether_protocol::signal::{CandidateKind, PathInfo, PathKind, SessionOutcome, SessionSummary};
 
 /// A technician account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,9 +63,89 @@ pub struct SessionRecord {
     pub consent: Vec<ConsentEvent>,
     /// How it ended.
     pub outcome: Outcome,
+    /// The technician's end of the path, as the console reported it.
+    pub technician_end: Option<CandidateKind>,
+    /// The customer's end of the path, as the agent reported it.
+    pub customer_end: Option<CandidateKind>,
+}
+
+/// A record as servers before the path's ends were kept wrote it. New
+/// fields go at the end, so an old record is a strict prefix of a new one
+/// and never decodes as one by accident.
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+struct SessionRecordV1 {
+    id: u64,
+    technician: String,
+    nameplate: u32,
+    started: u64,
+    ended: Option<u64>,
+    path: Option<PathKind>,
+    bytes: u64,
+    consent: Vec<ConsentEvent>,
+    outcome: Outcome,
+}
+
+impl From<SessionRecordV1> for SessionRecord {
+    fn from(v: SessionRecordV1) -> Self {
+        let SessionRecordV1 { id, technician, nameplate, started, ended, path, bytes, consent, outcome } = v;
+        Self {
+            id,
+            technician,
+            nameplate,
+            started,
+            ended,
+            path,
+            bytes,
+            consent,
+            outcome,
+            technician_end: None,
+            customer_end: None,
+        }
+    }
 }
 
 impl SessionRecord {
+    /// A new, open record of a session that starts now.
+    #[must_use]
+    pub fn open(id: u64, technician: String, nameplate: u32, started: u64) -> Self {
+        Self {
+            id,
+            technician,
+            nameplate,
+            started,
+            ended: None,
+            path: None,
+            bytes: 0,
+            consent: Vec::new(),
+            outcome: Outcome::Open,
+            technician_end: None,
+            customer_end: None,
+        }
+    }
+
+    /// Decodes a stored record, including ones written by older servers.
+    #[must_use]
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
+        postcard::from_bytes(bytes)
+            .ok()
+            .or_else(|| postcard::from_bytes::<SessionRecordV1>(bytes).ok().map(Self::from))
+    }
+
+    /// Notes the path one side reported. Each side's own end is taken from
+    /// its own report (the other side may only know it as peer-reflexive);
+    /// until it reports, its end is what the first reporter saw.
+    pub fn connected(&mut self, path: PathInfo, from_console: bool) {
+        self.path = Some(path.kind);
+        let (mine, theirs) = if from_console {
+            (&mut self.technician_end, &mut self.customer_end)
+        } else {
+            (&mut self.customer_end, &mut self.technician_end)
+        };
+        *mine = Some(path.local);
+        theirs.get_or_insert(path.remote);
+    }
+
     /// What the technician's dashboard shows of it.
     #[must_use]
     pub fn summary(&self) -> SessionSummary {
@@ -73,6 +153,8 @@ impl SessionRecord {
             started: self.started,
             ended: self.ended,
             path: self.path,
+            technician_end: self.technician_end,
+            customer_end: self.customer_end,
             outcome: match self.outcome {
                 Outcome::Open => SessionOutcome::Open,
                 Outcome::Ended => SessionOutcome::Ended,
@@ -87,4 +169,39 @@ impl SessionRecord {
 #[must_use]
 pub fn unix_now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_from_older_servers_still_read_and_new_ones_never_read_as_old() {
+        let old = SessionRecordV1 {
+            id: 7,
+            technician: "alice".into(),
+            nameplate: 321,
+            started: 100,
+            ended: Some(160),
+            path: Some(PathKind::Relay),
+            bytes: 4096,
+            consent: vec![ConsentEvent { at: 101, view: true, control: false, preset: false }],
+            outcome: Outcome::Ended,
+        };
+        let bytes = postcard::to_stdvec(&old).unwrap();
+        let read = SessionRecord::decode(&bytes).unwrap();
+        assert_eq!(
+            (read.id, read.path, read.bytes, read.outcome),
+            (7, Some(PathKind::Relay), 4096, Outcome::Ended)
+        );
+        assert_eq!((read.technician_end, read.customer_end), (None, None));
+
+        let new = SessionRecord {
+            technician_end: Some(CandidateKind::Relay),
+            customer_end: Some(CandidateKind::Host),
+            ..read
+        };
+        assert_eq!(SessionRecord::decode(&postcard::to_stdvec(&new).unwrap()), Some(new));
+        assert_eq!(SessionRecord::decode(b"\xff\xff garbage"), None);
+    }
 }

@@ -189,17 +189,7 @@ impl Shared {
             else {
                 return Err(SignalError::UnknownCode);
             };
-            let record = SessionRecord {
-                id: sid,
-                technician: name.clone(),
-                nameplate: plate.get(),
-                started: unix_now(),
-                ended: None,
-                path: None,
-                bytes: 0,
-                consent: Vec::new(),
-                outcome: Outcome::Open,
-            };
+            let record = SessionRecord::open(sid, name.clone(), plate.get(), unix_now());
             for (conn, role) in [(console, None), (id, Some(Role::Agent))] {
                 if let Some(c) = g.conns.get_mut(&conn) {
                     c.session = Some(sid);
@@ -264,7 +254,7 @@ impl Shared {
                 SessionReport::Consent { view, control, preset } if !from_console => {
                     r.consent.push(ConsentEvent { at: unix_now(), view, control, preset });
                 }
-                SessionReport::Connected { path } => r.path = Some(path),
+                SessionReport::Connected { path } => r.connected(path, from_console),
                 SessionReport::Ended { bytes_sent, bytes_received } => {
                     if from_console {
                         r.bytes = bytes_sent.saturating_add(bytes_received);
@@ -288,7 +278,8 @@ mod tests {
     use super::*;
     use crate::store::MemoryStore;
     use tether_protocol::ice::{IceParams, IceParamsError};
-    use tether_protocol::signal::SessionOutcome;
+    use tether_protocol::signal::CandidateKind::{Host, PeerReflexive, ServerReflexive};
+    use tether_protocol::signal::{PathInfo, PathKind, SessionOutcome};
 
     fn technician() -> Role {
         Role::Technician { name: "alice".into(), organisation: "Acme".into() }
@@ -298,15 +289,9 @@ mod tests {
     fn recent_sessions_are_the_technicians_own_newest_first_and_capped() {
         let store = Arc::new(MemoryStore::default());
         let record = |id: u64, technician: &str, started: u64| SessionRecord {
-            id,
-            technician: technician.into(),
-            nameplate: 123,
-            started,
             ended: Some(started + 60),
-            path: None,
-            bytes: 0,
-            consent: Vec::new(),
             outcome: Outcome::Ended,
+            ..SessionRecord::open(id, technician.into(), 123, started)
         };
         for i in 0..30 {
             store.put_session(&record(i, "alice", 1000 + i)).unwrap();
@@ -387,12 +372,19 @@ mod tests {
         let consent = SessionReport::Consent { view: true, control: false, preset: true };
         assert_eq!(shared.report(console, consent.clone()), Err(SignalError::Unexpected));
         shared.report(agent, consent).unwrap();
-        shared
-            .report(console, SessionReport::Connected { path: tether_protocol::signal::PathKind::Direct })
-            .unwrap();
+        let seen_by_console = PathInfo { kind: PathKind::Direct, local: Host, remote: PeerReflexive };
+        shared.report(console, SessionReport::Connected { path: seen_by_console }).unwrap();
+        let seen_by_agent = PathInfo { kind: PathKind::Direct, local: ServerReflexive, remote: Host };
+        shared.report(agent, SessionReport::Connected { path: seen_by_agent }).unwrap();
         shared.report(console, SessionReport::Ended { bytes_sent: 10, bytes_received: 32 }).unwrap();
         let r = &store.sessions().unwrap()[0];
         assert_eq!((r.bytes, r.outcome, r.consent.len()), (42, Outcome::Ended, 1));
+        assert_eq!(
+            (r.path, r.technician_end, r.customer_end),
+            (Some(PathKind::Direct), Some(Host), Some(ServerReflexive))
+        );
+        let summary = r.summary();
+        assert_eq!(summary.path_text(), "direct (host/srflx)");
         assert!(r.consent[0].preset);
     }
 }

@@ -139,7 +139,7 @@ impl Store for SledStore {
         self.sessions
             .iter()
             .values()
-            .map(|v| postcard::from_bytes(&v.map_err(db_err)?).map_err(|_| StoreError::Corrupt("session")))
+            .map(|v| SessionRecord::decode(&v.map_err(db_err)?).ok_or(StoreError::Corrupt("session")))
             .collect()
     }
 }
@@ -200,7 +200,6 @@ impl Store for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::Outcome;
 
     fn exercise(store: &dyn Store) {
         let t = Technician {
@@ -214,17 +213,7 @@ mod tests {
         assert_eq!(store.technician("alice").unwrap(), Some(t));
         assert_eq!(store.technician("bob").unwrap(), None);
         let id = store.next_session_id().unwrap();
-        let mut r = SessionRecord {
-            id,
-            technician: "alice".into(),
-            nameplate: 123,
-            started: 5,
-            ended: None,
-            path: None,
-            bytes: 0,
-            consent: vec![],
-            outcome: Outcome::Open,
-        };
+        let mut r = SessionRecord::open(id, "alice".into(), 123, 5);
         store.put_session(&r).unwrap();
         r.ended = Some(9);
         store.put_session(&r).unwrap();

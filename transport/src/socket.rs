@@ -7,7 +7,7 @@
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 
-use tether_protocol::signal::PathKind;
+use tether_protocol::signal::{CandidateKind, PathInfo, PathKind};
 
 use crate::TransportError;
 
@@ -19,8 +19,8 @@ pub trait PathSocket: Send + std::fmt::Debug {
         runtime: &Arc<dyn quinn::Runtime>,
     ) -> std::io::Result<Arc<dyn quinn::AsyncUdpSocket>>;
 
-    /// Which kind of path this is, for the UIs and the session record.
-    fn kind(&self) -> PathKind;
+    /// Which path this is, for the UIs and the session record.
+    fn path(&self) -> PathInfo;
 }
 
 /// A plain UDP socket: the direct path.
@@ -47,8 +47,8 @@ impl PathSocket for UdpPath {
         runtime.wrap_udp_socket(self.0)
     }
 
-    fn kind(&self) -> PathKind {
-        PathKind::Direct
+    fn path(&self) -> PathInfo {
+        PathInfo { kind: PathKind::Direct, local: CandidateKind::Host, remote: CandidateKind::Host }
     }
 }
 

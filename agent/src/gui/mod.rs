@@ -8,6 +8,7 @@ use iced::widget::{button, column, container, row, scrollable, text, text_input}
 use iced::{Center, Element, Fill, Task};
 use tether_protocol::channel::control::Consent;
 use tether_protocol::code::PairingCode;
+use tether_protocol::signal::{PathInfo, PathKind};
 use tokio::sync::mpsc;
 
 use crate::consent::{Asker, ConsentAsker, Permission};
@@ -87,6 +88,8 @@ pub struct Window {
     pub question: Option<Question>,
     /// The chat so far, oldest first: whether the customer wrote it, and what.
     pub chat: Vec<(bool, String)>,
+    /// The path the session runs on, once connected.
+    pub path: Option<PathInfo>,
     draft: String,
 }
 
@@ -139,6 +142,7 @@ impl Window {
             consent: Consent::default(),
             question: None,
             chat: Vec::new(),
+            path: None,
             draft: String::new(),
         }
     }
@@ -189,8 +193,9 @@ impl Window {
                 }
             }
             Message::Event(AgentEvent::Chat(line)) => self.push_chat(false, line),
-            Message::Event(AgentEvent::Connected { technician, organisation, sas }) => {
+            Message::Event(AgentEvent::Connected { technician, organisation, sas, path }) => {
                 self.technician = Some((technician, organisation, sas));
+                self.path = Some(path);
                 self.stage = Stage::Live;
             }
             Message::Event(AgentEvent::Consent(c)) => self.consent = c,
@@ -276,10 +281,14 @@ impl Window {
             buttons = buttons.push(button(text("Stop control")).on_press(Message::StopControl));
         }
         buttons = buttons.push(button(text("End session")).on_press(Message::End).style(button::danger));
-        let banner = column![text(format!("{} {doing} your screen", self.who())).size(20), buttons]
-            .spacing(10)
-            .width(Fill)
-            .align_x(Center);
+        let banner = column![
+            text(format!("{} {doing} your screen", self.who())).size(20),
+            text(self.path.map(path_line).unwrap_or_default()).size(13),
+            buttons
+        ]
+        .spacing(10)
+        .width(Fill)
+        .align_x(Center);
         // Control stands out: someone else is moving this mouse.
         let banner = container(banner).padding(10).width(Fill).style(if self.consent.control {
             container::warning
@@ -309,6 +318,15 @@ impl Window {
 }
 
 /// Bridges the session's channels into window messages.
+/// The path in the customer's words, with the pair for anyone who asks.
+fn path_line(path: PathInfo) -> String {
+    let how = match path.kind {
+        PathKind::Direct => "Connected directly",
+        PathKind::Relay => "Connected through the relay server",
+    };
+    format!("{how}, end-to-end encrypted ({}/{})", path.local, path.remote)
+}
+
 pub fn listen<T: Send + 'static>(rx: mpsc::UnboundedReceiver<T>, f: fn(T) -> Message) -> Task<Message> {
     let stream = iced::futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|v| (v, rx)) });
     Task::run(stream, f)

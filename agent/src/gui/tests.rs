@@ -2,6 +2,7 @@
 
 use iced_test::simulator;
 use tether_protocol::channel::control::Consent;
+use tether_protocol::signal::CandidateKind;
 
 use super::*;
 
@@ -11,6 +12,11 @@ fn live(consent: Consent) -> Window {
         technician: "Alice".into(),
         organisation: "Acme IT".into(),
         sas: "acid amber atlas bear".into(),
+        path: PathInfo {
+            kind: PathKind::Relay,
+            local: CandidateKind::ServerReflexive,
+            remote: CandidateKind::Relay,
+        },
     }));
     w.update(Message::Event(AgentEvent::Consent(consent)));
     w
@@ -50,6 +56,7 @@ fn deny_answers_no_and_keeps_input_blocked() {
     let mut ui = simulator(w.view());
     assert!(ui.find("Alice (Acme IT) is viewing your screen").is_ok());
     assert!(ui.find("Stop control").is_err(), "nothing to stop");
+    assert!(ui.find("Connected through the relay server, end-to-end encrypted (srflx/relay)").is_ok());
 }
 
 #[test]

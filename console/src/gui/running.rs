@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use iced::Task;
 use iced::widget::image;
 use tether_protocol::channel::input::ConsoleToAgent;
-use tether_protocol::signal::{PathKind, SessionOutcome, SessionSummary};
+use tether_protocol::signal::{PathInfo, SessionOutcome, SessionSummary};
 use tokio::sync::mpsc;
 
 use super::Message;
@@ -42,7 +42,7 @@ pub struct Running {
     shown_frames: Option<u64>,
     rate: (u64, u64, Instant),
     started: u64,
-    path: PathKind,
+    path: PathInfo,
 }
 
 impl Running {
@@ -114,7 +114,9 @@ impl Running {
         SessionSummary {
             started: self.started,
             ended: Some(unix_now()),
-            path: Some(self.path),
+            path: Some(self.path.kind),
+            technician_end: Some(self.path.local),
+            customer_end: Some(self.path.remote),
             outcome: SessionOutcome::Ended,
         }
     }

@@ -90,8 +90,7 @@ pub fn describe(s: &SessionSummary) -> String {
         }
         None => "no end recorded".to_owned(),
     };
-    let path = s.path.map_or_else(|| "not connected".to_owned(), |p| p.to_string());
-    format!("{when} · {length} · {path} · {}", s.outcome)
+    format!("{when} · {length} · {} · {}", s.path_text(), s.outcome)
 }
 
 fn countdown(left: Duration) -> String {
@@ -231,20 +230,24 @@ mod tests {
 
     #[test]
     fn recorded_sessions_read_plainly() {
-        use tether_protocol::signal::{PathKind, SessionOutcome};
+        use tether_protocol::signal::{CandidateKind, PathKind, SessionOutcome};
         // 2026-11-30 16:40:00 UTC.
         let started = 1_796_056_800;
         let s = SessionSummary {
             started,
             ended: Some(started + 754),
             path: Some(PathKind::Direct),
+            technician_end: Some(CandidateKind::Host),
+            customer_end: Some(CandidateKind::ServerReflexive),
             outcome: SessionOutcome::Ended,
         };
-        assert_eq!(describe(&s), "30 Nov 16:40 UTC · 12 min · direct · ended");
+        assert_eq!(describe(&s), "30 Nov 16:40 UTC · 12 min · direct (host/srflx) · ended");
         let burned = SessionSummary {
             started,
             ended: Some(started + 5),
             path: None,
+            technician_end: None,
+            customer_end: None,
             outcome: SessionOutcome::WrongCode,
         };
         assert_eq!(describe(&burned), "30 Nov 16:40 UTC · 5 s · not connected · wrong code");

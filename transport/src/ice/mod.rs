@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tether_protocol::ice::{IceParams, IceServers, MAX_CANDIDATES, MAX_ICE_URLS};
-use tether_protocol::signal::PathKind;
+use tether_protocol::signal::{CandidateKind as Kind, PathInfo, PathKind};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 use webrtc_ice::agent::Agent;
@@ -127,6 +127,16 @@ pub async fn gather(
     Ok(Gathered { agent, params: IceParams { ufrag, pwd, candidates } })
 }
 
+/// The protocol's name for a webrtc-ice candidate type.
+fn kind_of(t: CandidateType) -> Kind {
+    match t {
+        CandidateType::ServerReflexive => Kind::ServerReflexive,
+        CandidateType::PeerReflexive => Kind::PeerReflexive,
+        CandidateType::Relay => Kind::Relay,
+        CandidateType::Host | CandidateType::Unspecified => Kind::Host,
+    }
+}
+
 impl Gathered {
     /// Runs ICE with the peer's `remote` offer. The console controls (it
     /// nominates the pair); the agent is controlled.
@@ -160,20 +170,19 @@ impl Gathered {
                 .map_err(|_| TransportError::Timeout("finding a path to the other side"))?
                 .map_err(ice_err("connecting"))?
         };
-        let (kind, detail, local) = match self.agent.get_selected_candidate_pair() {
-            Some(pair) => {
-                let (l, r) = (pair.local.candidate_type(), pair.remote.candidate_type());
-                let relayed = l == CandidateType::Relay || r == CandidateType::Relay;
-                let (ip, port) = (pair.local.address(), pair.local.port());
-                let local = ip.parse().map_or_else(
-                    |_| format!("{ip}:{port}"),
-                    |ip| std::net::SocketAddr::new(ip, port).to_string(),
-                );
-                (if relayed { PathKind::Relay } else { PathKind::Direct }, format!("{l}/{r}"), local)
-            }
-            None => (PathKind::Direct, "unknown".to_owned(), String::new()),
-        };
-        info!(path = %kind, pair = %detail, local = %local, "ICE connected");
-        Ok(IcePath::new(self.agent, conn, kind, detail))
+        let pair = self
+            .agent
+            .get_selected_candidate_pair()
+            .ok_or_else(|| TransportError::Ice("connected without a selected pair".into()))?;
+        let (l, r) = (kind_of(pair.local.candidate_type()), kind_of(pair.remote.candidate_type()));
+        let relayed = l == Kind::Relay || r == Kind::Relay;
+        let path =
+            PathInfo { kind: if relayed { PathKind::Relay } else { PathKind::Direct }, local: l, remote: r };
+        let (ip, port) = (pair.local.address(), pair.local.port());
+        let local = ip
+            .parse()
+            .map_or_else(|_| format!("{ip}:{port}"), |ip| std::net::SocketAddr::new(ip, port).to_string());
+        info!(%path, local = %local, "ICE connected");
+        Ok(IcePath::new(self.agent, conn, path, local))
     }
 }

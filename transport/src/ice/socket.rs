@@ -17,7 +17,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use quinn::udp::{RecvMeta, Transmit};
 use quinn::{AsyncUdpSocket, UdpPoller};
-use tether_protocol::signal::PathKind;
+use tether_protocol::signal::PathInfo;
 use tokio::sync::mpsc;
 use tracing::debug;
 use webrtc_ice::agent::Agent;
@@ -39,15 +39,15 @@ const MAX_DATAGRAM: usize = 65_535;
 pub struct IcePath {
     agent: Arc<Agent>,
     conn: Arc<dyn Conn + Send + Sync>,
-    kind: PathKind,
-    detail: String,
+    path: PathInfo,
+    local: String,
 }
 
 impl fmt::Debug for IcePath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IcePath")
-            .field("kind", &self.kind)
-            .field("pair", &self.detail)
+            .field("path", &self.path)
+            .field("local", &self.local)
             .finish_non_exhaustive()
     }
 }
@@ -56,17 +56,16 @@ impl IcePath {
     pub(super) fn new(
         agent: Arc<Agent>,
         conn: Arc<dyn Conn + Send + Sync>,
-        kind: PathKind,
-        detail: String,
+        path: PathInfo,
+        local: String,
     ) -> Self {
-        Self { agent, conn, kind, detail }
+        Self { agent, conn, path, local }
     }
 
-    /// The candidate types of the selected pair, local/remote, such as
-    /// `host/host` or `relay/srflx`.
+    /// This side's address on the selected pair, for logs.
     #[must_use]
-    pub fn detail(&self) -> &str {
-        &self.detail
+    pub fn local_address(&self) -> &str {
+        &self.local
     }
 }
 
@@ -104,8 +103,8 @@ impl PathSocket for IcePath {
         Ok(Arc::new(IceSocket { out: out_tx, incoming: Mutex::new(in_rx), agent: self.agent }))
     }
 
-    fn kind(&self) -> PathKind {
-        self.kind
+    fn path(&self) -> PathInfo {
+        self.path
     }
 }
 
