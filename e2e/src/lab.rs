@@ -13,10 +13,16 @@
 //! lab's prefix, and dropping the lab deletes them all, so a failed test
 //! leaves nothing behind. Nothing outside the lab's namespaces is touched.
 //! Needs root (CI runs as root).
+//!
+//! `shape` replaces a router's WAN cable with the userspace link emulator
+//! (`netem`) for delay, loss and rate.
 
 use std::process::{Command, Output};
+use std::sync::Mutex;
 
 use anyhow::{Context, bail};
+
+use crate::netem::{Emulator, Shape};
 
 /// Address of the rendezvous server on the public segment.
 pub const SERVER_IP: &str = "198.18.0.10";
@@ -76,6 +82,13 @@ impl std::str::FromStr for Host {
     }
 }
 
+/// Each side: its router, the computer behind it, the router's public
+/// address, the LAN's /24, and its port name on the public bridge.
+const SIDES: [(Host, Host, &str, &str, &str); 2] = [
+    (Host::CustomerNat, Host::Customer, CUSTOMER_NAT_IP, "10.1.0", "pc"),
+    (Host::TechnicianNat, Host::Technician, TECHNICIAN_NAT_IP, "10.2.0", "pt"),
+];
+
 const HOSTS: [Host; 5] =
     [Host::Public, Host::Customer, Host::Technician, Host::CustomerNat, Host::TechnicianNat];
 
@@ -85,6 +98,9 @@ pub struct Lab {
     prefix: String,
     /// The NAT the routers do.
     pub nat: Nat,
+    shaped: Mutex<Vec<(Host, Emulator)>>,
+    /// Built by this handle, so torn down when it drops.
+    owned: bool,
 }
 
 fn run(args: &[&str]) -> anyhow::Result<Output> {
@@ -102,16 +118,17 @@ impl Lab {
         if prefix.is_empty() || prefix.len() > 6 || !prefix.chars().all(|c| c.is_ascii_alphanumeric()) {
             bail!("a lab prefix has 1 to 6 letters or digits");
         }
-        let lab = Self { prefix: prefix.to_owned(), nat };
+        let lab = Self { prefix: prefix.to_owned(), nat, shaped: Mutex::default(), owned: true };
         lab.down();
         lab.build().context("building the NAT lab (root, iproute2 and nftables are needed)")?;
         Ok(lab)
     }
 
-    /// A lab already built with `prefix`, to run commands in or tear down.
+    /// A lab already built with `prefix`, to run commands in or tear down
+    /// (with `down`); dropping this handle leaves it standing.
     #[must_use]
     pub fn existing(prefix: &str, nat: Nat) -> Self {
-        Self { prefix: prefix.to_owned(), nat }
+        Self { prefix: prefix.to_owned(), nat, shaped: Mutex::default(), owned: false }
     }
 
     /// The namespace of `host`.
@@ -161,15 +178,9 @@ impl Lab {
         self.ip(Host::Public, &["link", "add", "br0", "type", "bridge"])?;
         self.ip(Host::Public, &["addr", "add", &format!("{SERVER_IP}/24"), "dev", "br0"])?;
         self.ip(Host::Public, &["link", "set", "br0", "up"])?;
-        let sides = [
-            (Host::CustomerNat, Host::Customer, CUSTOMER_NAT_IP, "10.1.0", "pc"),
-            (Host::TechnicianNat, Host::Technician, TECHNICIAN_NAT_IP, "10.2.0", "pt"),
-        ];
-        for (router, inside, wan_ip, lan, port) in sides {
+        for (router, inside, wan_ip, lan, port) in SIDES {
             self.wire((router, "wan"), (Host::Public, port))?;
-            self.ip(Host::Public, &["link", "set", port, "master", "br0", "up"])?;
-            self.ip(router, &["addr", "add", &format!("{wan_ip}/24"), "dev", "wan"])?;
-            self.ip(router, &["link", "set", "wan", "up"])?;
+            self.wan_up(router, wan_ip, port)?;
             self.wire((router, "lan"), (inside, "eth0"))?;
             self.ip(router, &["addr", "add", &format!("{lan}.1/24"), "dev", "lan"])?;
             self.ip(router, &["link", "set", "lan", "up"])?;
@@ -196,8 +207,45 @@ impl Lab {
         Ok(())
     }
 
+    /// Brings up a router's WAN interface and its port on the public bridge.
+    fn wan_up(&self, router: Host, wan_ip: &str, port: &str) -> anyhow::Result<()> {
+        self.ip(Host::Public, &["link", "set", port, "master", "br0", "up"])?;
+        self.ip(router, &["addr", "add", &format!("{wan_ip}/24"), "dev", "wan"])?;
+        self.ip(router, &["link", "set", "wan", "up"])
+    }
+
+    /// Puts the link emulator on the WAN cable of `side` (the customer's or
+    /// the technician's), replacing whatever was there, or reshapes the one
+    /// already there: `shape.delay` is added in each direction. The emulator
+    /// lives as long as this handle.
+    pub fn shape(&self, side: Host, shape: Shape) -> anyhow::Result<()> {
+        let (router, _, wan_ip, _, port) = SIDES
+            .into_iter()
+            .find(|s| s.1 == side || s.0 == side)
+            .context("only the customer's and the technician's links can be shaped")?;
+        let mut shaped = self.shaped.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, emulator)) = shaped.iter().find(|(r, _)| *r == router) {
+            emulator.reshape(shape);
+            return Ok(());
+        }
+        // Deleting one end of the veth (or an old emulator's TAP) removes the cable.
+        let _ = self.ip(router, &["link", "del", "wan"]);
+        let _ = self.ip(Host::Public, &["link", "del", port]);
+        let (ta, tb) = (format!("{}{port}w", self.prefix), format!("{}{port}p", self.prefix));
+        let emulator = Emulator::start(&ta, &tb, shape)?;
+        run(&["ip", "link", "set", &ta, "netns", &self.ns(router)])?;
+        run(&["ip", "link", "set", &tb, "netns", &self.ns(Host::Public)])?;
+        self.ip(router, &["link", "set", &ta, "name", "wan"])?;
+        self.ip(Host::Public, &["link", "set", &tb, "name", port])?;
+        self.wan_up(router, wan_ip, port)?;
+        shaped.push((router, emulator));
+        Ok(())
+    }
+
     /// Deletes every namespace of the lab (and with them its interfaces).
     pub fn down(&self) {
+        // Closing the emulators' TAP devices removes them first.
+        self.shaped.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
         for host in HOSTS {
             let _ = Command::new("ip").args(["netns", "del", &self.ns(host)]).output();
         }
@@ -206,7 +254,9 @@ impl Lab {
 
 impl Drop for Lab {
     fn drop(&mut self) {
-        self.down();
+        if self.owned {
+            self.down();
+        }
     }
 }
 

@@ -24,6 +24,9 @@ pub const NEEDED: &[&str] = &[
     // The NAT lab: namespaces, veths and NAT.
     "iproute2",
     "nftables",
+    // Measuring the lab's shaped links.
+    "iputils-ping",
+    "iperf3",
     "imagemagick",
     "xterm",
     "x11-utils",
