@@ -9,6 +9,7 @@
 //! the agent's display (see `input`).
 
 mod input;
+mod net;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -136,8 +137,48 @@ fn settle() {
     std::thread::sleep(Duration::from_millis(150));
 }
 
+/// `tether-bench net`: the network paths.
+async fn net_main() -> anyhow::Result<()> {
+    let display = std::env::var("DISPLAY").context("the lab's agent needs DISPLAY")?;
+    println!("peer connection throughput on loopback (one QUIC stream, 128 MiB, Noise handshake done)");
+    println!();
+    println!("| path | MB/s | share of plain quinn |");
+    println!("|---|---|---|");
+    let rows = net::throughput().await?;
+    let plain = rows.first().map_or(1.0, |r| r.1);
+    for (name, mbps) in &rows {
+        println!("| {name} | {mbps:.0} | {:.0} % |", mbps / plain * 100.0);
+    }
+    let lab = tokio::task::spawn_blocking(move || net::lab_first_frames(&display)).await??;
+    println!();
+    println!("NAT lab, 40 ms round trip between the peers (10 ms each way on each uplink):");
+    println!("customer enters the code (agent starts) → technician's first frame, ms");
+    println!();
+    println!("| NATs | runs | median ms | min ms | max ms |");
+    println!("|---|---|---|---|---|");
+    for (nat, times) in &lab {
+        let name = match nat {
+            tether_e2e::lab::Nat::Cone => "cone (direct)",
+            tether_e2e::lab::Nat::Symmetric => "symmetric (relay)",
+        };
+        println!(
+            "| {name} | {} | {:.0} | {:.0} | {:.0} |",
+            times.len(),
+            percentile(times, 0.5).unwrap_or_default(),
+            times.iter().copied().fold(f64::INFINITY, f64::min),
+            times.iter().copied().fold(0.0, f64::max),
+        );
+    }
+    Ok(())
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
+    match std::env::args().nth(1).as_deref() {
+        None => {}
+        Some("net") => return net_main().await,
+        Some(other) => bail!("unknown benchmark {other:?}: none for the screen, or net"),
+    }
     let source = XcapSource::primary()?;
     let (w, h) = source.size();
     let s = session().await?;

@@ -91,6 +91,15 @@ pub async fn run(session: &mut LiveSession, commands: &[Command]) -> Result<Scri
                     println!("snapshot: {}", path.display());
                 }
             }
+            Command::WaitFrame => {
+                let view = session.view.clone();
+                let first =
+                    move || view.lock().unwrap_or_else(std::sync::PoisonError::into_inner).first_frame;
+                wait_until(WAIT_LIMIT, "a first frame", || first().is_some()).await?;
+                let at =
+                    first().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).unwrap_or_default();
+                println!("first frame: {:.1}", at.as_secs_f64() * 1000.0);
+            }
             Command::ExpectPath(want) => {
                 if session.path.kind != *want {
                     return Err(ScriptRunError::Expectation(format!("path {want}, got {}", session.path)));

@@ -4,8 +4,9 @@
 //! (`Return`, `Tab`, `Ctrl+c` …), `wait MS`, `snapshot PATH.png`,
 //! `expect-path direct|relay`, `end`. Extras for robust scripts:
 //! `wait-control` (until the customer grants control, at most 30 s),
-//! `wait-idle MS` (until no frame arrived for MS, at most 30 s) and
-//! `chat TEXT`. Blank lines and lines starting with `#` are skipped.
+//! `wait-idle MS` (until no frame arrived for MS, at most 30 s),
+//! `wait-frame` (until the first frame, then prints when it arrived, for
+//! timing) and `chat TEXT`. Blank lines and lines starting with `#` are skipped.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -34,6 +35,8 @@ pub enum Command {
     WaitControl,
     /// Wait until the screen has been still this long.
     WaitIdle(Duration),
+    /// Wait for the first frame and print when it arrived.
+    WaitFrame,
     /// Send a chat message.
     Chat(String),
     /// End the session.
@@ -70,6 +73,7 @@ fn parse_line(line: &str) -> Result<Option<Command>, String> {
         "wait" => Command::Wait(Duration::from_millis(number(args.next(), "MS")?)),
         "wait-idle" => Command::WaitIdle(Duration::from_millis(number(args.next(), "MS")?)),
         "wait-control" => Command::WaitControl,
+        "wait-frame" => Command::WaitFrame,
         "snapshot" if rest.ends_with(".png") => Command::Snapshot(PathBuf::from(rest)),
         "snapshot" => return Err("snapshot needs a PATH ending in .png".into()),
         "expect-path" => Command::ExpectPath(match rest {
@@ -105,13 +109,14 @@ mod tests {
 
     #[test]
     fn parses_every_command() {
-        let s = "# demo\nmove 10 20\nclick left\ntype hello world\nkey Ctrl+c\nwait 50\n\nsnapshot /tmp/a.png\nexpect-path direct\nwait-control\nwait-idle 300\nchat hi\nend\n";
+        let s = "# demo\nmove 10 20\nclick left\ntype hello world\nkey Ctrl+c\nwait 50\n\nsnapshot /tmp/a.png\nexpect-path direct\nwait-control\nwait-idle 300\nwait-frame\nchat hi\nend\n";
         let cmds = parse(s).unwrap();
-        assert_eq!(cmds.len(), 11);
+        assert_eq!(cmds.len(), 12);
+        assert_eq!(cmds[9], Command::WaitFrame);
         assert_eq!(cmds[0], Command::Move(10, 20));
         assert_eq!(cmds[2], Command::Type("hello world".into()));
         assert_eq!(cmds[5], Command::Snapshot("/tmp/a.png".into()));
-        assert_eq!(cmds[10], Command::End);
+        assert_eq!(cmds[11], Command::End);
     }
 
     #[test]

@@ -173,6 +173,9 @@ pub struct View {
     pub bytes: u64,
     /// When the last frame arrived.
     pub last_frame: Option<Instant>,
+    /// When the first frame arrived, by the wall clock (for timing across
+    /// processes).
+    pub first_frame: Option<std::time::SystemTime>,
     /// The agent's screen size from its hello.
     pub screen: (u32, u32),
     /// Why the agent ended, if it did.
@@ -237,6 +240,7 @@ impl LiveSession {
             frames: 0,
             bytes: 0,
             last_frame: None,
+            first_frame: None,
             screen: (0, 0),
             ended: None,
             chat: Vec::new(),
@@ -370,6 +374,7 @@ async fn receive_screen(
         let result = {
             let mut v = lock(&view);
             let r = v.decoder.apply(&frame);
+            v.first_frame.get_or_insert_with(std::time::SystemTime::now);
             v.frames += 1;
             v.bytes += frame.stream.len() as u64;
             v.last_frame = Some(Instant::now());

@@ -1,6 +1,8 @@
-//! `cargo xtask bench`: builds the benchmark in release mode and runs it on a
-//! 1920×1080 Xvfb with a full-screen xterm, printing tables: the screen
-//! pipeline, and input latency through released rendezvous and agent binaries.
+//! `cargo xtask bench [net]`: builds the benchmark in release mode and runs
+//! it on a 1920×1080 Xvfb with a full-screen xterm, printing tables: the
+//! screen pipeline and input latency through released rendezvous and agent
+//! binaries, or with `net` the network paths (adapter throughput, and code
+//! to first frame in the NAT lab at 40 ms; needs root).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -9,12 +11,15 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use tether_e2e::Xvfb;
 
-/// Runs the screen benchmark.
-pub fn run(root: &Path) -> anyhow::Result<()> {
+/// Runs the screen benchmark, or `which` one.
+pub fn run(root: &Path, which: Option<&str>) -> anyhow::Result<()> {
+    if which.is_some_and(|w| w != "net") {
+        bail!("usage: cargo xtask bench [net]");
+    }
     let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
         .current_dir(root)
         .args(["build", "--release", "--locked", "-p", "tether-bench"])
-        .args(["-p", "tether-rendezvous", "-p", "tether-agent"])
+        .args(["-p", "tether-rendezvous", "-p", "tether-agent", "-p", "tether-console"])
         .status()
         .context("building the benchmark")?;
     if !status.success() {
@@ -33,6 +38,7 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     // No window manager: keyboard focus follows the pointer.
     let _ = Command::new("xdotool").args(["mousemove", "960", "540"]).env("DISPLAY", &xvfb.display).status();
     let status = Command::new(root.join("target/release/tether-bench"))
+        .args(which)
         .env("DISPLAY", &xvfb.display)
         .env("TETHER_BIN_DIR", root.join("target/release"))
         .status()

@@ -101,7 +101,7 @@ fn dispatch() -> anyhow::Result<()> {
         }
         Some("bench") => {
             packages::ensure(packages::NEEDED)?;
-            bench::run(&root())
+            bench::run(&root(), args.get(1).map(String::as_str))
         }
         Some("screenshots") => screenshots(),
         Some("lab") => {
@@ -109,7 +109,7 @@ fn dispatch() -> anyhow::Result<()> {
             lab::run(&args[1..])
         }
         _ => {
-            eprintln!("usage: cargo xtask test | demo | bench | screenshots | lab");
+            eprintln!("usage: cargo xtask test | demo | bench [net] | screenshots | lab");
             std::process::exit(2);
         }
     }
