@@ -131,7 +131,7 @@ fn customer_and_technician_windows_work_together() -> anyhow::Result<()> {
     // Logging in again shows the session from the server's records.
     let again = console_window(&scene.server, &tech, &data, Some(PASSWORD), &[])?;
     let line = again.wait_for_stdout("recent: ", STEP)?;
-    assert!(line.ends_with("· direct · ended"), "{line}");
+    assert!(line.ends_with("· direct (host/host) · ended"), "{line}");
     let again_id = desk::wait_window_named(&tech, "Tether console", STEP)?;
     std::thread::sleep(Duration::from_millis(500));
     shot_window(&scene, &tech, &again_id, "console-dashboard-after.png")?;
