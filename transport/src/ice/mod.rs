@@ -95,8 +95,10 @@ pub async fn gather(
         network_types: vec![NetworkType::Udp4, NetworkType::Udp6],
         candidate_types,
         multicast_dns_mode: MulticastDnsMode::Disabled,
-        // Peers on one machine (tests, a technician helping themselves).
-        include_loopback: true,
+        // Loopback candidates only matter when everything runs on one
+        // machine (tests, demos); offered to a remote peer they only leak
+        // and draw refusals from TURN servers such as coturn.
+        include_loopback: server_ip.is_loopback(),
         // Decide quickly: checks every 50 ms, a relay pair accepted after
         // 300 ms if nothing direct has worked by then.
         check_interval: Duration::from_millis(50),
@@ -184,5 +186,23 @@ impl Gathered {
             .map_or_else(|_| format!("{ip}:{port}"), |ip| std::net::SocketAddr::new(ip, port).to_string());
         info!(%path, local = %local, "ICE connected");
         Ok(IcePath::new(self.agent, conn, path, local))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loopback_lines(g: &Gathered) -> Vec<&String> {
+        g.params.candidates.iter().filter(|c| c.contains(" 127.0.0.1 ") || c.contains(" ::1 ")).collect()
+    }
+
+    #[tokio::test]
+    async fn loopback_candidates_are_offered_only_when_the_server_is_local() {
+        let remote_server: IpAddr = "198.51.100.7".parse().unwrap();
+        let far = gather(&IceServers::none(), remote_server, false).await.unwrap();
+        assert!(loopback_lines(&far).is_empty(), "{:?}", far.params.candidates);
+        let near = gather(&IceServers::none(), IpAddr::from([127, 0, 0, 1]), false).await.unwrap();
+        assert!(!loopback_lines(&near).is_empty(), "{:?}", near.params.candidates);
     }
 }
