@@ -1,6 +1,7 @@
 //! Sessions through real NATs in the lab (network namespaces, nftables):
 //! cone NATs on both sides connect directly, symmetric NATs through the
-//! embedded relay, and the frames stay pixel-exact. Needs root, as CI has.
+//! embedded relay, and the frames stay pixel-exact, also on a slow, lossy
+//! line from the link emulator. Needs root, as CI has.
 
 use std::path::Path;
 use std::time::Duration;
@@ -75,5 +76,20 @@ fn symmetric_nats_go_through_the_embedded_relay() -> anyhow::Result<()> {
     let server = server(&lab, &dir.path().join("rendezvous"), &[])?;
     let agent = session_across(&lab, &server, dir.path(), "relay")?;
     assert!(agent.contains("path: relay ("), "{agent}");
+    Ok(())
+}
+
+#[test]
+fn a_slow_lossy_line_still_connects_directly_and_pixel_exact() -> anyhow::Result<()> {
+    let lab = Lab::up(&lab::unique_prefix(), Nat::Cone)?;
+    // 30 ms each way on both uplinks (120 ms between the peers), 2 % loss
+    // each way, and a 20 Mbit/s line: a poor home connection.
+    let shape = "30ms 2% 20mbit".parse()?;
+    lab.shape(Host::Customer, shape)?;
+    lab.shape(Host::Technician, shape)?;
+    let dir = tempfile::tempdir()?;
+    let server = server(&lab, &dir.path().join("rendezvous"), &[])?;
+    let agent = session_across(&lab, &server, dir.path(), "direct")?;
+    assert!(agent.contains("path: direct ("), "{agent}");
     Ok(())
 }
