@@ -317,7 +317,6 @@ impl Window {
     }
 }
 
-/// Bridges the session's channels into window messages.
 /// The path in the customer's words, with the pair for anyone who asks.
 fn path_line(path: PathInfo) -> String {
     let how = match path.kind {
@@ -327,6 +326,7 @@ fn path_line(path: PathInfo) -> String {
     format!("{how}, end-to-end encrypted ({}/{})", path.local, path.remote)
 }
 
+/// Bridges the session's channels into window messages.
 pub fn listen<T: Send + 'static>(rx: mpsc::UnboundedReceiver<T>, f: fn(T) -> Message) -> Task<Message> {
     let stream = iced::futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|v| (v, rx)) });
     Task::run(stream, f)

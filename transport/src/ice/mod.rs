@@ -100,7 +100,7 @@ pub async fn gather(
         // and draw refusals from TURN servers such as coturn.
         include_loopback: server_ip.is_loopback(),
         // Decide quickly: checks every 50 ms, a relay pair accepted after
-        // 300 ms if nothing direct has worked by then.
+        // 1 s if nothing direct has worked by then.
         check_interval: Duration::from_millis(50),
         srflx_acceptance_min_wait: Some(Duration::from_millis(100)),
         prflx_acceptance_min_wait: Some(Duration::from_millis(200)),
