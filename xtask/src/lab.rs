@@ -78,11 +78,12 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             // The emulator must outlive this command: a detached copy of
             // xtask holds it until `lab down` (or the next `shape`).
             let log = std::env::temp_dir().join(format!("{PREFIX}-shape-{side:?}.log"));
+            let out = std::fs::File::create(&log)?;
             let child = std::process::Command::new(std::env::current_exe()?)
                 .args(["lab", "hold-shape", &args[1], delay, loss, rate])
                 .stdin(std::process::Stdio::null())
-                .stdout(std::fs::File::create(&log)?)
-                .stderr(std::fs::File::create(&log)?)
+                .stderr(out.try_clone()?)
+                .stdout(out)
                 .process_group(0)
                 .spawn()
                 .context("starting the link emulator")?;
