@@ -82,6 +82,14 @@ fn customer_and_technician_windows_work_together() -> anyhow::Result<()> {
     // window manager runs here; the keyboard follows the pointer, as it
     // would under one that focuses on click.)
     desk::focus_follows_pointer(&customer)?;
+    // Where the picture is now: the console's layout is meant to stay put
+    // when control is granted, and this measures it again rather than trust it.
+    let moved = wait_for_picture(&scene, &tech)?;
+    assert!(
+        moved.x0.abs_diff(picture.x0) <= 1 && moved.y0.abs_diff(picture.y0) <= 1,
+        "the picture moved when control was granted: {picture:?} -> {moved:?}"
+    );
+    let picture = moved;
     let (w, h) = (1280.0, 800.0);
     let sx = f64::from(picture.x1 - picture.x0 + 1) / w;
     let sy = f64::from(picture.y1 - picture.y0 + 1) / h;

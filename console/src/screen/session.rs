@@ -2,7 +2,8 @@
 //! controls, and a status bar with path, RTT, fps, kB/s and the four words.
 
 use iced::widget::{
-    button, column, container, image, mouse_area, responsive, row, scrollable, text, text_input,
+    button, column, container, image, mouse_area, responsive, row, scrollable, space, text, text::Wrapping,
+    text_input,
 };
 use iced::{Center, Color, ContentFit, Element, Fill, Point, Size, mouse};
 use tether_protocol::channel::control::Consent;
@@ -189,18 +190,16 @@ impl Session {
         } else {
             text("View only")
         };
-        let bar = row![
+        // The toolbar holds only buttons and the status bar is one line that
+        // never wraps, so changing figures never resize the picture under the
+        // technician's pointer.
+        let toolbar = row![
             button(text("Dashboard")).on_press(Message::Dashboard).style(button::secondary),
             button(text("Request control"))
                 .on_press_maybe((!self.consent.control).then_some(Message::RequestControl)),
             button(text(if self.actual_size { "Fit to window" } else { "Actual size" }))
                 .on_press(Message::ToggleFit),
-            control,
-            text(format!(
-                "{} · RTT {} ms · {:.0} fps · {:.1} kB/s · {}",
-                self.status.path, self.status.rtt_ms, self.status.fps, self.status.kbps, self.status.sas
-            ))
-            .width(Fill),
+            space::horizontal(),
             button(text(if self.ended.is_some() { "Close" } else { "End session" }))
                 .on_press(Message::End)
                 .style(button::danger),
@@ -208,6 +207,17 @@ impl Session {
         .spacing(12)
         .padding(8)
         .align_y(Center);
+        let status = row![
+            control.wrapping(Wrapping::None),
+            text(format!(
+                "{} · RTT {} ms · {:.0} fps · {:.1} kB/s · {}",
+                self.status.path, self.status.rtt_ms, self.status.fps, self.status.kbps, self.status.sas
+            ))
+            .wrapping(Wrapping::None)
+            .width(Fill),
+        ]
+        .spacing(16)
+        .padding([4, 8]);
         let body: Element<'_, Message> = match &self.ended {
             Some(why) => container(text(why.clone()).size(24)).center(Fill).into(),
             None if self.reconnecting => column![
@@ -241,7 +251,7 @@ impl Session {
         .spacing(6)
         .padding(8)
         .width(260);
-        column![bar, row![body, chat]].into()
+        column![toolbar, row![body, chat].height(Fill), status].into()
     }
 }
 
