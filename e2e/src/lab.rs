@@ -31,6 +31,11 @@ pub const CUSTOMER_NAT_IP: &str = "198.18.0.1";
 /// The technician's NAT on the public segment.
 pub const TECHNICIAN_NAT_IP: &str = "198.18.0.2";
 
+/// The public segment's default gateway, which nobody answers for: frames to
+/// its made-up MAC address are dropped.
+const SINK_GATEWAY: &str = "198.18.0.254";
+const SINK_MAC: &str = "02:00:00:00:00:fe";
+
 /// How the two routers translate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Nat {
@@ -178,6 +183,15 @@ impl Lab {
         self.ip(Host::Public, &["link", "add", "br0", "type", "bridge"])?;
         self.ip(Host::Public, &["addr", "add", &format!("{SERVER_IP}/24"), "dev", "br0"])?;
         self.ip(Host::Public, &["link", "set", "br0", "up"])?;
+        // The way out to "the rest of the internet": a gateway that swallows
+        // everything, as the internet does with private addresses. Without a
+        // default route a relay that sends to a peer's private host candidate
+        // gets ENETUNREACH, and coturn closes the whole allocation over it.
+        self.ip(
+            Host::Public,
+            &["neigh", "replace", SINK_GATEWAY, "lladdr", SINK_MAC, "dev", "br0", "nud", "permanent"],
+        )?;
+        self.ip(Host::Public, &["route", "add", "default", "via", SINK_GATEWAY, "dev", "br0"])?;
         for (router, inside, wan_ip, lan, port) in SIDES {
             self.wire((router, "wan"), (Host::Public, port))?;
             self.wan_up(router, wan_ip, port)?;

@@ -1,7 +1,7 @@
 //! Sessions through real NATs in the lab (network namespaces, nftables):
 //! cone NATs on both sides connect directly, symmetric NATs through the
-//! embedded relay, and the frames stay pixel-exact, also on a slow, lossy
-//! line from the link emulator. Needs root, as CI has.
+//! embedded relay or an external coturn, and the frames stay pixel-exact,
+//! also on a slow, lossy line from the link emulator. Needs root, as CI has.
 
 use std::path::Path;
 use std::time::Duration;
@@ -77,6 +77,73 @@ fn symmetric_nats_go_through_the_embedded_relay() -> anyhow::Result<()> {
     let agent = session_across(&lab, &server, dir.path(), "relay")?;
     assert!(agent.contains("path: relay ("), "{agent}");
     Ok(())
+}
+
+#[test]
+fn symmetric_nats_go_through_an_external_coturn() -> anyhow::Result<()> {
+    let lab = Lab::up(&lab::unique_prefix(), Nat::Symmetric)?;
+    let dir = tempfile::tempdir()?;
+    let secret = format!("lab-secret-{}", std::process::id());
+    let coturn = coturn(&lab, dir.path(), &secret)?;
+    let turn_url = format!("turn:{SERVER_IP}:{COTURN_PORT}");
+    let server =
+        server(&lab, &dir.path().join("rendezvous"), &["--turn-url", &turn_url, "--turn-secret", &secret])?;
+    let agent = session_across(&lab, &server, dir.path(), "relay")?;
+    assert!(agent.contains("path: relay (relay/"), "{agent}");
+    // The relay that carried it was coturn's: it allocated for the session's
+    // short-lived user and refused nothing beyond the usual first 401 challenge.
+    let log = coturn.all_output();
+    assert!(log.contains("ALLOCATE processed, success"), "coturn allocated nothing:\n{log}");
+    let refused: Vec<&str> =
+        log.lines().filter(|l| l.contains("processed, error 4") && !l.contains("error 401")).collect();
+    assert!(refused.is_empty(), "coturn refused requests: {refused:#?}");
+    Ok(())
+}
+
+/// coturn's UDP port in the lab, beside the embedded server's 3478.
+const COTURN_PORT: u16 = 3479;
+
+/// coturn on the public segment with the shared-secret scheme, reading no
+/// system configuration and writing only inside `dir`.
+fn coturn(lab: &Lab, dir: &Path, secret: &str) -> anyhow::Result<Proc> {
+    let conf = dir.join("turnserver.conf");
+    std::fs::write(&conf, "")?;
+    let port = COTURN_PORT.to_string();
+    let files = [conf, dir.join("turnserver.pid"), dir.join("turndb")].map(|p| p.display().to_string());
+    let proc = Proc::spawn_in(
+        Some(&lab.ns(Host::Public)),
+        "coturn",
+        "turnserver".into(),
+        &[
+            "-c",
+            &files[0],
+            "--pidfile",
+            &files[1],
+            "--db",
+            &files[2],
+            "--listening-ip",
+            SERVER_IP,
+            "--listening-port",
+            &port,
+            "--relay-ip",
+            SERVER_IP,
+            "--use-auth-secret",
+            "--static-auth-secret",
+            secret,
+            "--realm",
+            "lab.test",
+            "--no-cli",
+            "--no-tls",
+            "--no-dtls",
+            "--log-file",
+            "stdout",
+            "--verbose",
+        ],
+        &[],
+        "",
+    )?;
+    proc.wait_for_stdout("UDP listener opened on", STEP)?;
+    Ok(proc)
 }
 
 #[test]
