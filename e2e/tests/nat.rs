@@ -4,11 +4,21 @@
 //! also on a slow, lossy line from the link emulator. Needs root, as CI has.
 
 use std::path::Path;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use tether_e2e::image::{capture_display, differing_pixels, read_png};
 use tether_e2e::lab::{self, CUSTOMER_NAT_IP, Host, Lab, Nat, SERVER_IP};
 use tether_e2e::{Proc, Rendezvous, STEP, Xvfb, agent_in, console_in, read_code};
+
+/// One lab at a time: ICE's choice between a direct pair and the relay is a
+/// race against a 1 s clock, and two labs with their link emulators on two
+/// cores would be testing the machine's load instead.
+static ONE_LAB: Mutex<()> = Mutex::new(());
+
+fn one_lab() -> MutexGuard<'static, ()> {
+    ONE_LAB.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// The server on the public segment, with its embedded STUN/TURN unless
 /// `extra` says otherwise.
@@ -55,6 +65,7 @@ fn session_across(lab: &Lab, server: &Rendezvous, dir: &Path, want: &str) -> any
 
 #[test]
 fn cone_nats_connect_directly() -> anyhow::Result<()> {
+    let _one = one_lab();
     let lab = Lab::up(&lab::unique_prefix(), Nat::Cone)?;
     let dir = tempfile::tempdir()?;
     let server = server(&lab, &dir.path().join("rendezvous"), &[])?;
@@ -71,6 +82,7 @@ fn cone_nats_connect_directly() -> anyhow::Result<()> {
 
 #[test]
 fn symmetric_nats_go_through_the_embedded_relay() -> anyhow::Result<()> {
+    let _one = one_lab();
     let lab = Lab::up(&lab::unique_prefix(), Nat::Symmetric)?;
     let dir = tempfile::tempdir()?;
     let server = server(&lab, &dir.path().join("rendezvous"), &[])?;
@@ -81,6 +93,7 @@ fn symmetric_nats_go_through_the_embedded_relay() -> anyhow::Result<()> {
 
 #[test]
 fn symmetric_nats_go_through_an_external_coturn() -> anyhow::Result<()> {
+    let _one = one_lab();
     let lab = Lab::up(&lab::unique_prefix(), Nat::Symmetric)?;
     let dir = tempfile::tempdir()?;
     let secret = format!("lab-secret-{}", std::process::id());
@@ -148,6 +161,7 @@ fn coturn(lab: &Lab, dir: &Path, secret: &str) -> anyhow::Result<Proc> {
 
 #[test]
 fn a_slow_lossy_line_still_connects_directly_and_pixel_exact() -> anyhow::Result<()> {
+    let _one = one_lab();
     let lab = Lab::up(&lab::unique_prefix(), Nat::Cone)?;
     // 30 ms each way on both uplinks (120 ms between the peers), 2 % loss
     // each way, and a 20 Mbit/s line: a poor home connection.

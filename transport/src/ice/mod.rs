@@ -2,11 +2,18 @@
 //! candidates, swap them through signalling, and let ICE pick the path that
 //! QUIC then runs on (see `socket`). There is no path without ICE's checks,
 //! and nothing but QUIC with the Noise handshake ever runs on it.
+//!
+//! The host candidates live on one socket of ours (`shared`), which QUIC
+//! takes over when ICE selects it (`direct`); its server-reflexive address
+//! is asked for on that socket (`reflexive`).
 
+mod direct;
+mod reflexive;
+mod shared;
 mod socket;
 
-use std::net::IpAddr;
-use std::sync::Arc;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tether_protocol::ice::{IceParams, IceServers, MAX_CANDIDATES, MAX_ICE_URLS};
@@ -19,9 +26,13 @@ use webrtc_ice::candidate::candidate_base::unmarshal_candidate;
 use webrtc_ice::candidate::{Candidate, CandidateType};
 use webrtc_ice::mdns::MulticastDnsMode;
 use webrtc_ice::network_type::NetworkType;
+use webrtc_ice::udp_network::UDPNetwork;
 use webrtc_ice::url::{SchemeType, Url};
 
 pub use socket::{IcePath, VIRTUAL_PEER};
+
+use shared::{Mux, Shared};
+use socket::Carrier;
 
 use crate::TransportError;
 
@@ -61,9 +72,26 @@ fn urls(servers: &IceServers, server_ip: IpAddr) -> Vec<Url> {
         .collect()
 }
 
+/// Where to ask for the shared socket's reflexive address: the first STUN
+/// server, or else a TURN server over UDP (they answer STUN too).
+async fn stun_server(urls: &[Url]) -> Option<SocketAddr> {
+    let url = urls.iter().find(|u| u.scheme == SchemeType::Stun).or_else(|| {
+        urls.iter().find(|u| u.scheme == SchemeType::Turn && u.proto == webrtc_ice::url::ProtoType::Udp)
+    })?;
+    let host = url.host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return ip.is_ipv4().then(|| SocketAddr::new(ip, url.port));
+    }
+    tokio::net::lookup_host((host, url.port)).await.ok()?.find(SocketAddr::is_ipv4)
+}
+
 /// The candidates gathered for one session, ready to connect.
 pub struct Gathered {
     agent: Arc<Agent>,
+    /// The host candidates' socket (none when only relayed ones are offered).
+    shared: Option<Arc<Shared>>,
+    /// Its server-reflexive address, when a STUN server told it.
+    mapped: Option<SocketAddr>,
     /// What to send the peer.
     pub params: IceParams,
 }
@@ -85,15 +113,26 @@ pub async fn gather(
     server_ip: IpAddr,
     relay_only: bool,
 ) -> Result<Gathered, TransportError> {
-    let candidate_types = if relay_only {
-        vec![CandidateType::Relay]
+    let urls = urls(servers, server_ip);
+    let (candidate_types, shared) = if relay_only {
+        (vec![CandidateType::Relay], None)
     } else {
-        vec![CandidateType::Host, CandidateType::ServerReflexive, CandidateType::Relay]
+        let any = SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0));
+        let shared = Shared::bind(any).map_err(TransportError::io("binding the ICE socket"))?;
+        (vec![CandidateType::Host, CandidateType::Relay], Some(shared))
     };
+    let mapped = match (&shared, stun_server(&urls).await) {
+        (Some(shared), Some(server)) => reflexive::ask(shared, server).await,
+        _ => None,
+    };
+    let udp_network =
+        shared.as_ref().map_or_else(UDPNetwork::default, |s| UDPNetwork::Muxed(Arc::new(Mux(Arc::clone(s)))));
     let config = AgentConfig {
-        urls: urls(servers, server_ip),
-        network_types: vec![NetworkType::Udp4, NetworkType::Udp6],
+        urls,
+        // IPv4: the shared socket is an IPv4 one, as are the relays.
+        network_types: vec![NetworkType::Udp4],
         candidate_types,
+        udp_network,
         multicast_dns_mode: MulticastDnsMode::Disabled,
         // Loopback candidates only matter when everything runs on one
         // machine (tests, demos); offered to a remote peer they only leak
@@ -125,8 +164,32 @@ pub async fn gather(
             candidates.push(c);
         }
     }
+    if let (Some(mapped), Some(shared)) = (mapped, &shared) {
+        offer_reflexive(&mut candidates, mapped, shared);
+    }
     let (ufrag, pwd) = agent.get_local_user_credentials().await;
-    Ok(Gathered { agent, params: IceParams { ufrag, pwd, candidates } })
+    Ok(Gathered { agent, shared, mapped, params: IceParams { ufrag, pwd, candidates } })
+}
+
+/// Adds the shared socket's reflexive address to the offer, unless it is one
+/// of the host addresses already there (no NAT in between).
+fn offer_reflexive(candidates: &mut Vec<String>, mapped: SocketAddr, shared: &Shared) {
+    let known = candidates
+        .iter()
+        .filter_map(|c| unmarshal_candidate(c).ok())
+        .any(|c| c.address().parse::<IpAddr>().is_ok_and(|ip| SocketAddr::new(ip, c.port()) == mapped));
+    let base = shared.local_addr().ok();
+    if let (false, Some(base), true) = (known, base, candidates.len() < MAX_CANDIDATES)
+        && let Some(line) = reflexive::candidate_line(mapped, base)
+    {
+        debug!(candidate = %line, "gathered on the shared socket");
+        candidates.push(line);
+    }
+}
+
+/// A candidate's address, when it is an IP address.
+fn address_of(c: &(dyn Candidate + Send + Sync)) -> Option<SocketAddr> {
+    c.address().parse::<IpAddr>().ok().map(|ip| SocketAddr::new(ip, c.port()))
 }
 
 /// The protocol's name for a webrtc-ice candidate type.
@@ -176,16 +239,37 @@ impl Gathered {
             .agent
             .get_selected_candidate_pair()
             .ok_or_else(|| TransportError::Ice("connected without a selected pair".into()))?;
-        let (l, r) = (kind_of(pair.local.candidate_type()), kind_of(pair.remote.candidate_type()));
-        let relayed = l == Kind::Relay || r == Kind::Relay;
-        let path =
-            PathInfo { kind: if relayed { PathKind::Relay } else { PathKind::Direct }, local: l, remote: r };
+        let (mut l, r) = (kind_of(pair.local.candidate_type()), kind_of(pair.remote.candidate_type()));
         let (ip, port) = (pair.local.address(), pair.local.port());
         let local = ip
             .parse()
             .map_or_else(|_| format!("{ip}:{port}"), |ip| std::net::SocketAddr::new(ip, port).to_string());
+        let carrier = match (&self.shared, address_of(&*pair.remote)) {
+            (Some(shared), Some(remote)) if l == Kind::Host => {
+                // To anyone but a host on this network, the shared socket
+                // shows its reflexive address.
+                if r != Kind::Host && self.mapped.is_some_and(|m| m.port() != 0 && m.to_string() != local) {
+                    l = Kind::ServerReflexive;
+                }
+                let remote = Arc::new(Mutex::new(remote));
+                let follow = Arc::clone(&remote);
+                self.agent.on_selected_candidate_pair_change(Box::new(move |local, remote| {
+                    if local.candidate_type() == CandidateType::Host
+                        && let Some(addr) = address_of(&**remote)
+                    {
+                        *follow.lock().unwrap_or_else(PoisonError::into_inner) = addr;
+                    }
+                    Box::pin(async {})
+                }));
+                Carrier::Shared { shared: Arc::clone(shared), remote }
+            }
+            _ => Carrier::Ice(conn),
+        };
+        let relayed = l == Kind::Relay || r == Kind::Relay;
+        let path =
+            PathInfo { kind: if relayed { PathKind::Relay } else { PathKind::Direct }, local: l, remote: r };
         info!(%path, local = %local, "ICE connected");
-        Ok(IcePath::new(self.agent, conn, path, local))
+        Ok(IcePath::new(self.agent, carrier, path, local))
     }
 }
 

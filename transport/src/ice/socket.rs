@@ -1,10 +1,11 @@
-//! quinn on an ICE connection: an `AsyncUdpSocket` whose datagrams go
-//! through whichever candidate pair ICE has selected.
+//! The path ICE chose, and quinn on it: straight on the shared socket when
+//! that is the local end (`direct`), or else an `AsyncUdpSocket` whose
+//! datagrams go through webrtc-ice's connection (a relayed local end).
 //!
-//! quinn sees fixed virtual addresses, so ICE can switch pairs (or fall
-//! back to the relay) without quinn noticing a migration. A writer task
-//! drains a bounded queue into the ICE connection; a reader task fills
-//! another one that `poll_recv` empties in batches.
+//! quinn sees fixed virtual addresses, so ICE can switch pairs without
+//! quinn noticing a migration. On the relayed path a writer task drains a
+//! bounded queue into the ICE connection; a reader task fills another one
+//! that `poll_recv` empties in batches.
 
 use std::fmt;
 use std::future::Future;
@@ -12,6 +13,9 @@ use std::io::{self, IoSliceMut};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+
+use super::direct::Direct;
+use super::shared::Shared;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -26,7 +30,8 @@ use webrtc_util::Conn;
 use crate::socket::PathSocket;
 
 /// This side's address as quinn sees it on an ICE path.
-const VIRTUAL_LOCAL: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(10, 255, 255, 1), 1));
+pub(super) const VIRTUAL_LOCAL: SocketAddr =
+    SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(10, 255, 255, 1), 1));
 /// The peer's address as quinn sees it on an ICE path: connect to this.
 pub const VIRTUAL_PEER: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(10, 255, 255, 2), 1));
 
@@ -38,9 +43,34 @@ const MAX_DATAGRAM: usize = 65_535;
 /// The path ICE chose, ready to carry QUIC.
 pub struct IcePath {
     agent: Arc<Agent>,
-    conn: Arc<dyn Conn + Send + Sync>,
+    carrier: Carrier,
     path: PathInfo,
     local: String,
+}
+
+/// What carries the datagrams.
+pub(super) enum Carrier {
+    /// webrtc-ice's connection: the local end is a relay.
+    Ice(Arc<dyn Conn + Send + Sync>),
+    /// The shared socket is the local end; `remote` follows ICE's choice.
+    Shared { shared: Arc<Shared>, remote: Arc<Mutex<SocketAddr>> },
+}
+
+/// Copies one datagram from the peer into quinn's buffer.
+pub(super) fn deliver(datagram: &[u8], buf: &mut IoSliceMut<'_>) -> RecvMeta {
+    let len = datagram.len().min(buf.len());
+    buf[..len].copy_from_slice(&datagram[..len]);
+    RecvMeta { addr: VIRTUAL_PEER, len, stride: len, ecn: None, dst_ip: Some(VIRTUAL_LOCAL.ip()) }
+}
+
+/// Closes the agent (its sockets, its tasks) in the background.
+pub(super) fn close_agent(agent: &Arc<Agent>) {
+    let agent = Arc::clone(agent);
+    if let Ok(rt) = tokio::runtime::Handle::try_current() {
+        rt.spawn(async move {
+            let _ = agent.close().await;
+        });
+    }
 }
 
 impl fmt::Debug for IcePath {
@@ -53,13 +83,8 @@ impl fmt::Debug for IcePath {
 }
 
 impl IcePath {
-    pub(super) fn new(
-        agent: Arc<Agent>,
-        conn: Arc<dyn Conn + Send + Sync>,
-        path: PathInfo,
-        local: String,
-    ) -> Self {
-        Self { agent, conn, path, local }
+    pub(super) fn new(agent: Arc<Agent>, carrier: Carrier, path: PathInfo, local: String) -> Self {
+        Self { agent, carrier, path, local }
     }
 
     /// This side's address on the selected pair, for logs.
@@ -74,17 +99,22 @@ impl PathSocket for IcePath {
         self: Box<Self>,
         _runtime: &Arc<dyn quinn::Runtime>,
     ) -> io::Result<Arc<dyn AsyncUdpSocket>> {
+        let conn = match self.carrier {
+            Carrier::Shared { shared, remote } => {
+                return Ok(Arc::new(Direct::new(shared, remote, self.agent)));
+            }
+            Carrier::Ice(conn) => conn,
+        };
         let (out_tx, mut out_rx) = mpsc::channel::<Bytes>(QUEUE);
         let (in_tx, in_rx) = mpsc::channel::<Bytes>(QUEUE);
-        let conn = Arc::clone(&self.conn);
+        let writer = Arc::clone(&conn);
         tokio::spawn(async move {
             while let Some(datagram) = out_rx.recv().await {
-                if let Err(e) = conn.send(&datagram).await {
+                if let Err(e) = writer.send(&datagram).await {
                     debug!("ICE send failed: {e}");
                 }
             }
         });
-        let conn = Arc::clone(&self.conn);
         tokio::spawn(async move {
             let mut buf = vec![0; MAX_DATAGRAM];
             loop {
@@ -123,18 +153,20 @@ impl fmt::Debug for IceSocket {
 impl Drop for IceSocket {
     fn drop(&mut self) {
         // Closing the agent closes its sockets and ends the reader task.
-        let agent = Arc::clone(&self.agent);
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            rt.spawn(async move {
-                let _ = agent.close().await;
-            });
-        }
+        close_agent(&self.agent);
     }
 }
 
 impl AsyncUdpSocket for IceSocket {
     fn create_io_poller(self: Arc<Self>) -> Pin<Box<dyn UdpPoller>> {
-        Box::pin(Writable { out: self.out.clone(), waiting: Mutex::new(None) })
+        let out = self.out.clone();
+        Box::pin(Writable::new(move || -> Wait {
+            let out = out.clone();
+            // Reserving and dropping the permit at once: there is room now.
+            Box::pin(
+                async move { out.reserve().await.map(drop).map_err(|_| io::ErrorKind::BrokenPipe.into()) },
+            )
+        }))
     }
 
     fn try_send(&self, transmit: &Transmit<'_>) -> io::Result<()> {
@@ -166,15 +198,7 @@ impl AsyncUdpSocket for IceSocket {
                     Err(_) => break,
                 }
             };
-            let len = datagram.len().min(bufs[filled].len());
-            bufs[filled][..len].copy_from_slice(&datagram[..len]);
-            meta[filled] = RecvMeta {
-                addr: VIRTUAL_PEER,
-                len,
-                stride: len,
-                ecn: None,
-                dst_ip: Some(VIRTUAL_LOCAL.ip()),
-            };
+            meta[filled] = deliver(&datagram, &mut bufs[filled]);
             filled += 1;
         }
         Poll::Ready(Ok(filled))
@@ -185,35 +209,34 @@ impl AsyncUdpSocket for IceSocket {
     }
 }
 
-type Reserve = Pin<Box<dyn Future<Output = bool> + Send>>;
+/// Something that completes when quinn may send again.
+pub(super) type Wait = Pin<Box<dyn Future<Output = io::Result<()>> + Send>>;
 
-/// Wakes quinn when the outgoing queue has room again.
-struct Writable {
-    out: mpsc::Sender<Bytes>,
-    waiting: Mutex<Option<Reserve>>,
+/// Wakes quinn when `make`'s future completes (a fresh one each time).
+pub(super) struct Writable<F> {
+    make: F,
+    waiting: Mutex<Option<Wait>>,
 }
 
-impl fmt::Debug for Writable {
+impl<F: Fn() -> Wait> Writable<F> {
+    pub(super) fn new(make: F) -> Self {
+        Self { make, waiting: Mutex::new(None) }
+    }
+}
+
+impl<F> fmt::Debug for Writable<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Writable")
     }
 }
 
-impl UdpPoller for Writable {
+impl<F: Fn() -> Wait + Send + Sync + Unpin + 'static> UdpPoller for Writable<F> {
     fn poll_writable(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let waiting = this.waiting.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let fut = waiting.get_or_insert_with(|| {
-            let out = this.out.clone();
-            // Reserving and dropping the permit at once: there is room now.
-            Box::pin(async move { out.reserve().await.is_ok() })
-        });
-        match fut.as_mut().poll(cx) {
-            Poll::Ready(open) => {
-                *waiting = None;
-                if open { Poll::Ready(Ok(())) } else { Poll::Ready(Err(io::ErrorKind::BrokenPipe.into())) }
-            }
-            Poll::Pending => Poll::Pending,
-        }
+        let fut = waiting.get_or_insert_with(&this.make);
+        let result = std::task::ready!(fut.as_mut().poll(cx));
+        *waiting = None;
+        Poll::Ready(result)
     }
 }
