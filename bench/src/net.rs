@@ -5,43 +5,23 @@
 //! customer entering the code to the technician's first frame, direct and
 //! relayed.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 use tether_e2e::lab::{self, Host, Lab, Nat, SERVER_IP};
+use tether_e2e::loopback::{LOCALHOST, connect, ice_pair};
 use tether_e2e::{Rendezvous, agent_in, console_in, read_code};
-use tether_protocol::handshake::StaticKey;
 use tether_protocol::ice::IceServers;
 use tether_rendezvous::ice::IceIssuer;
 use tether_rendezvous::turn::{TurnConfig, TurnServer};
-use tether_transport::ice::{self, VIRTUAL_PEER};
-use tether_transport::peer::{self, PeerSecrets};
-use tether_transport::socket::{self, PathSocket, UdpPath};
+use tether_transport::ice::VIRTUAL_PEER;
+use tether_transport::socket::{self, UdpPath};
 
 /// Bytes sent per throughput run.
 const BULK: usize = 128 << 20;
 /// Code-to-first-frame runs per path.
 const RUNS: usize = 5;
-const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
-
-/// The two ends of a peer connection on `paths` (agent side, console side),
-/// with the Noise handshake done; returns the connections.
-async fn connect(
-    agent: Box<dyn PathSocket>,
-    console: Box<dyn PathSocket>,
-    addr: SocketAddr,
-) -> anyhow::Result<(quinn::Endpoint, quinn::Endpoint, quinn::Connection, quinn::Connection)> {
-    let agent_ep = socket::endpoint(agent, Some(peer::peer_server_config()?))?;
-    let console_ep = socket::endpoint(console, None)?;
-    let (ka, kc) = (StaticKey::generate()?, StaticKey::generate()?);
-    let psk = [7; 32];
-    let (sa, sc) = (PeerSecrets { static_key: &ka, psk }, PeerSecrets { static_key: &kc, psk });
-    let (a, c) = tokio::join!(peer::accept(&agent_ep, &sa), peer::connect(&console_ep, addr, &sc));
-    let ((aconn, _, _), (cconn, _, _)) = (a?, c?);
-    Ok((agent_ep, console_ep, aconn, cconn))
-}
 
 /// Sends [`BULK`] bytes on a fresh stream from the agent to the console:
 /// MB/s as the console received them.
@@ -80,18 +60,6 @@ async fn bulk(agent: &quinn::Connection, console: &quinn::Connection) -> anyhow:
     Ok(BULK as f64 / secs / 1e6)
 }
 
-/// Both sides of an ICE session gathered and connected in-process.
-async fn ice_pair(servers: &IceServers, relay_only: bool) -> anyhow::Result<(ice::IcePath, ice::IcePath)> {
-    let (a, c) = tokio::join!(
-        ice::gather(servers, LOCALHOST, relay_only),
-        ice::gather(servers, LOCALHOST, relay_only)
-    );
-    let (a, c) = (a?, c?);
-    let (ap, cp) = (a.params.clone(), c.params.clone());
-    let (a, c) = tokio::join!(a.connect(&cp, false), c.connect(&ap, true));
-    Ok((a?, c?))
-}
-
 /// The throughput rows: plain UDP, ICE host pair, ICE relay pair.
 pub async fn throughput() -> anyhow::Result<Vec<(String, f64)>> {
     let mut rows = Vec::new();
@@ -99,13 +67,13 @@ pub async fn throughput() -> anyhow::Result<Vec<(String, f64)>> {
     let agent = UdpPath::bind((LOCALHOST, 0).into())?;
     let addr = agent.local_addr()?;
     let console = UdpPath::bind((LOCALHOST, 0).into())?;
-    let (_ae, _ce, a, c) = connect(Box::new(agent), Box::new(console), addr).await?;
-    rows.push(("plain quinn on a UDP socket".to_owned(), bulk(&a, &c).await?));
+    let ends = connect(Box::new(agent), Box::new(console), addr).await?;
+    rows.push(("plain quinn on a UDP socket".to_owned(), bulk(&ends.agent, &ends.console).await?));
 
     let (agent, console) = ice_pair(&IceServers::none(), false).await?;
     let label = format!("quinn over ICE, {} pair", socket::PathSocket::path(&agent));
-    let (_ae, _ce, a, c) = connect(Box::new(agent), Box::new(console), VIRTUAL_PEER).await?;
-    rows.push((label, bulk(&a, &c).await?));
+    let ends = connect(Box::new(agent), Box::new(console), VIRTUAL_PEER).await?;
+    rows.push((label, bulk(&ends.agent, &ends.console).await?));
 
     let secret = "bench-secret".to_owned();
     let turn = TurnServer::start(TurnConfig {
@@ -119,8 +87,8 @@ pub async fn throughput() -> anyhow::Result<Vec<(String, f64)>> {
     let issuer = IceIssuer::Embedded { port: turn.addr.port(), secret, ttl: Duration::from_secs(600) };
     let (agent, console) = ice_pair(&issuer.issue(1), true).await?;
     let label = format!("quinn over ICE, {} (embedded TURN)", socket::PathSocket::path(&agent));
-    let (_ae, _ce, a, c) = connect(Box::new(agent), Box::new(console), VIRTUAL_PEER).await?;
-    rows.push((label, bulk(&a, &c).await?));
+    let ends = connect(Box::new(agent), Box::new(console), VIRTUAL_PEER).await?;
+    rows.push((label, bulk(&ends.agent, &ends.console).await?));
     turn.close().await;
     Ok(rows)
 }

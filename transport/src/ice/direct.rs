@@ -16,23 +16,22 @@ use std::task::{Context, Poll, ready};
 use quinn::udp::{RecvMeta, Transmit};
 use quinn::{AsyncUdpSocket, UdpPoller};
 use tokio::io::Interest;
-use webrtc_ice::agent::Agent;
 
 use super::shared::{Shared, is_stun};
-use super::socket::{VIRTUAL_LOCAL, VIRTUAL_PEER, Wait, Writable, close_agent, deliver};
+use super::socket::{AgentGuard, VIRTUAL_LOCAL, VIRTUAL_PEER, Wait, Writable, deliver};
 
 /// QUIC on the shared socket.
 pub struct Direct {
     shared: Arc<Shared>,
     /// The selected pair's remote address; ICE may move it.
     remote: Arc<Mutex<SocketAddr>>,
-    agent: Arc<Agent>,
+    _guard: AgentGuard,
 }
 
 impl Direct {
-    pub(super) fn new(shared: Arc<Shared>, remote: Arc<Mutex<SocketAddr>>, agent: Arc<Agent>) -> Self {
+    pub(super) fn new(shared: Arc<Shared>, remote: Arc<Mutex<SocketAddr>>, guard: AgentGuard) -> Self {
         shared.start_quic();
-        Self { shared, remote, agent }
+        Self { shared, remote, _guard: guard }
     }
 
     fn remote(&self) -> SocketAddr {
@@ -87,13 +86,6 @@ fn sort(
 impl fmt::Debug for Direct {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Direct").field("remote", &self.remote()).finish_non_exhaustive()
-    }
-}
-
-impl Drop for Direct {
-    fn drop(&mut self) {
-        self.shared.close_ice();
-        close_agent(&self.agent);
     }
 }
 
@@ -198,7 +190,7 @@ mod tests {
         assert_eq!((meta[1].len, meta[1].addr), (25, VIRTUAL_PEER));
         assert!(bufs[1][..25].iter().all(|&b| b == 0x43), "the third read moved up");
         let mut got = [0; 64];
-        let (n, from) = MuxConn(Arc::clone(&shared)).recv_from(&mut got).await.unwrap();
+        let (n, from) = MuxConn(Arc::downgrade(&shared)).recv_from(&mut got).await.unwrap();
         assert_eq!((&got[..n], from), (&stun(1)[..], peer));
     }
 }

@@ -32,7 +32,7 @@ use webrtc_ice::url::{SchemeType, Url};
 pub use socket::{IcePath, VIRTUAL_PEER};
 
 use shared::{Mux, Shared};
-use socket::Carrier;
+use socket::{AgentGuard, Carrier};
 
 use crate::TransportError;
 
@@ -87,9 +87,9 @@ async fn stun_server(urls: &[Url]) -> Option<SocketAddr> {
 
 /// The candidates gathered for one session, ready to connect.
 pub struct Gathered {
-    agent: Arc<Agent>,
-    /// The host candidates' socket (none when only relayed ones are offered).
-    shared: Option<Arc<Shared>>,
+    /// The agent, and the host candidates' socket (none when only relayed
+    /// ones are offered); closed if this is dropped unconnected.
+    guard: AgentGuard,
     /// Its server-reflexive address, when a STUN server told it.
     mapped: Option<SocketAddr>,
     /// What to send the peer.
@@ -125,8 +125,9 @@ pub async fn gather(
         (Some(shared), Some(server)) => reflexive::ask(shared, server).await,
         _ => None,
     };
-    let udp_network =
-        shared.as_ref().map_or_else(UDPNetwork::default, |s| UDPNetwork::Muxed(Arc::new(Mux(Arc::clone(s)))));
+    let udp_network = shared
+        .as_ref()
+        .map_or_else(UDPNetwork::default, |s| UDPNetwork::Muxed(Arc::new(Mux(Arc::downgrade(s)))));
     let config = AgentConfig {
         urls,
         // IPv4: the shared socket is an IPv4 one, as are the relays.
@@ -168,7 +169,7 @@ pub async fn gather(
         offer_reflexive(&mut candidates, mapped, shared);
     }
     let (ufrag, pwd) = agent.get_local_user_credentials().await;
-    Ok(Gathered { agent, shared, mapped, params: IceParams { ufrag, pwd, candidates } })
+    Ok(Gathered { guard: AgentGuard { agent, shared }, mapped, params: IceParams { ufrag, pwd, candidates } })
 }
 
 /// Adds the shared socket's reflexive address to the offer, unless it is one
@@ -212,7 +213,7 @@ impl Gathered {
             match unmarshal_candidate(line) {
                 Ok(c) => {
                     let c: Arc<dyn Candidate + Send + Sync> = Arc::new(c);
-                    self.agent.add_remote_candidate(&c).map_err(ice_err("adding a candidate"))?;
+                    self.guard.agent.add_remote_candidate(&c).map_err(ice_err("adding a candidate"))?;
                     added += 1;
                 }
                 Err(e) => warn!("ignoring a malformed candidate from the peer: {e}"),
@@ -225,17 +226,18 @@ impl Gathered {
         let (_cancel, cancel_rx) = mpsc::channel(1);
         let (ufrag, pwd) = (remote.ufrag.clone(), remote.pwd.clone());
         let conn: Arc<dyn webrtc_util::Conn + Send + Sync> = if controlling {
-            tokio::time::timeout(CONNECT_TIMEOUT, self.agent.dial(cancel_rx, ufrag, pwd))
+            tokio::time::timeout(CONNECT_TIMEOUT, self.guard.agent.dial(cancel_rx, ufrag, pwd))
                 .await
                 .map_err(|_| TransportError::Timeout("finding a path to the other side"))?
                 .map_err(ice_err("connecting"))?
         } else {
-            tokio::time::timeout(CONNECT_TIMEOUT, self.agent.accept(cancel_rx, ufrag, pwd))
+            tokio::time::timeout(CONNECT_TIMEOUT, self.guard.agent.accept(cancel_rx, ufrag, pwd))
                 .await
                 .map_err(|_| TransportError::Timeout("finding a path to the other side"))?
                 .map_err(ice_err("connecting"))?
         };
         let pair = self
+            .guard
             .agent
             .get_selected_candidate_pair()
             .ok_or_else(|| TransportError::Ice("connected without a selected pair".into()))?;
@@ -244,7 +246,7 @@ impl Gathered {
         let local = ip
             .parse()
             .map_or_else(|_| format!("{ip}:{port}"), |ip| std::net::SocketAddr::new(ip, port).to_string());
-        let carrier = match (&self.shared, address_of(&*pair.remote)) {
+        let carrier = match (&self.guard.shared, address_of(&*pair.remote)) {
             (Some(shared), Some(remote)) if l == Kind::Host => {
                 // To anyone but a host on this network, the shared socket
                 // shows its reflexive address.
@@ -253,7 +255,7 @@ impl Gathered {
                 }
                 let remote = Arc::new(Mutex::new(remote));
                 let follow = Arc::clone(&remote);
-                self.agent.on_selected_candidate_pair_change(Box::new(move |local, remote| {
+                self.guard.agent.on_selected_candidate_pair_change(Box::new(move |local, remote| {
                     if local.candidate_type() == CandidateType::Host
                         && let Some(addr) = address_of(&**remote)
                     {
@@ -269,7 +271,7 @@ impl Gathered {
         let path =
             PathInfo { kind: if relayed { PathKind::Relay } else { PathKind::Direct }, local: l, remote: r };
         info!(%path, local = %local, "ICE connected");
-        Ok(IcePath::new(self.agent, carrier, path, local))
+        Ok(IcePath::new(self.guard, carrier, path, local))
     }
 }
 

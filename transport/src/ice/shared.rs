@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use std::io::{self, IoSliceMut};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
 use async_trait::async_trait;
 use quinn::udp::{RecvMeta, UdpSocketState};
@@ -166,8 +166,16 @@ impl Shared {
 }
 
 /// webrtc-ice's view of the shared socket: one connection for every host
-/// candidate of the session's single agent.
-pub struct MuxConn(pub Arc<Shared>);
+/// candidate of the session's single agent. It holds the socket weakly, so
+/// the socket closes when the session ends even if webrtc-ice keeps its
+/// agent alive.
+pub struct MuxConn(pub Weak<Shared>);
+
+impl MuxConn {
+    fn shared(&self) -> io::Result<Arc<Shared>> {
+        self.0.upgrade().ok_or_else(|| io::ErrorKind::ConnectionAborted.into())
+    }
+}
 
 #[async_trait]
 impl webrtc_util::Conn for MuxConn {
@@ -176,11 +184,11 @@ impl webrtc_util::Conn for MuxConn {
     }
 
     async fn recv(&self, buf: &mut [u8]) -> webrtc_util::Result<usize> {
-        Ok(self.0.recv_stun(buf).await?.0)
+        Ok(self.shared()?.recv_stun(buf).await?.0)
     }
 
     async fn recv_from(&self, buf: &mut [u8]) -> webrtc_util::Result<(usize, SocketAddr)> {
-        Ok(self.0.recv_stun(buf).await?)
+        Ok(self.shared()?.recv_stun(buf).await?)
     }
 
     async fn send(&self, _buf: &[u8]) -> webrtc_util::Result<usize> {
@@ -188,11 +196,11 @@ impl webrtc_util::Conn for MuxConn {
     }
 
     async fn send_to(&self, buf: &[u8], target: SocketAddr) -> webrtc_util::Result<usize> {
-        Ok(self.0.io.send_to(buf, target).await?)
+        Ok(self.shared()?.io.send_to(buf, target).await?)
     }
 
     fn local_addr(&self) -> webrtc_util::Result<SocketAddr> {
-        Ok(self.0.local_addr()?)
+        Ok(self.shared()?.local_addr()?)
     }
 
     fn remote_addr(&self) -> Option<SocketAddr> {
@@ -200,7 +208,9 @@ impl webrtc_util::Conn for MuxConn {
     }
 
     async fn close(&self) -> webrtc_util::Result<()> {
-        self.0.close_ice();
+        if let Some(shared) = self.0.upgrade() {
+            shared.close_ice();
+        }
         Ok(())
     }
 
@@ -209,13 +219,16 @@ impl webrtc_util::Conn for MuxConn {
     }
 }
 
-/// Hands webrtc-ice the shared socket for its host candidates.
-pub struct Mux(pub Arc<Shared>);
+/// Hands webrtc-ice the shared socket for its host candidates (weakly, as
+/// [`MuxConn`]).
+pub struct Mux(pub Weak<Shared>);
 
 #[async_trait]
 impl UDPMux for Mux {
     async fn close(&self) -> Result<(), webrtc_util::Error> {
-        self.0.close_ice();
+        if let Some(shared) = self.0.upgrade() {
+            shared.close_ice();
+        }
         Ok(())
     }
 
@@ -223,7 +236,7 @@ impl UDPMux for Mux {
         self: Arc<Self>,
         _ufrag: &str,
     ) -> Result<Arc<dyn webrtc_util::Conn + Send + Sync>, webrtc_util::Error> {
-        Ok(Arc::new(MuxConn(Arc::clone(&self.0))))
+        Ok(Arc::new(MuxConn(Weak::clone(&self.0))))
     }
 
     async fn remove_conn_by_ufrag(&self, _ufrag: &str) {}

@@ -42,7 +42,7 @@ const MAX_DATAGRAM: usize = 65_535;
 
 /// The path ICE chose, ready to carry QUIC.
 pub struct IcePath {
-    agent: Arc<Agent>,
+    guard: AgentGuard,
     carrier: Carrier,
     path: PathInfo,
     local: String,
@@ -56,6 +56,22 @@ pub(super) enum Carrier {
     Shared { shared: Arc<Shared>, remote: Arc<Mutex<SocketAddr>> },
 }
 
+/// The session's ICE agent and shared socket, closed when this goes: the
+/// socket by us, whatever webrtc-ice does with the agent afterwards.
+pub(super) struct AgentGuard {
+    pub(super) agent: Arc<Agent>,
+    pub(super) shared: Option<Arc<Shared>>,
+}
+
+impl Drop for AgentGuard {
+    fn drop(&mut self) {
+        if let Some(shared) = &self.shared {
+            shared.close_ice();
+        }
+        close_agent(&self.agent);
+    }
+}
+
 /// Copies one datagram from the peer into quinn's buffer.
 pub(super) fn deliver(datagram: &[u8], buf: &mut IoSliceMut<'_>) -> RecvMeta {
     let len = datagram.len().min(buf.len());
@@ -64,7 +80,7 @@ pub(super) fn deliver(datagram: &[u8], buf: &mut IoSliceMut<'_>) -> RecvMeta {
 }
 
 /// Closes the agent (its sockets, its tasks) in the background.
-pub(super) fn close_agent(agent: &Arc<Agent>) {
+fn close_agent(agent: &Arc<Agent>) {
     let agent = Arc::clone(agent);
     if let Ok(rt) = tokio::runtime::Handle::try_current() {
         rt.spawn(async move {
@@ -83,8 +99,8 @@ impl fmt::Debug for IcePath {
 }
 
 impl IcePath {
-    pub(super) fn new(agent: Arc<Agent>, carrier: Carrier, path: PathInfo, local: String) -> Self {
-        Self { agent, carrier, path, local }
+    pub(super) fn new(guard: AgentGuard, carrier: Carrier, path: PathInfo, local: String) -> Self {
+        Self { guard, carrier, path, local }
     }
 
     /// This side's address on the selected pair, for logs.
@@ -101,7 +117,7 @@ impl PathSocket for IcePath {
     ) -> io::Result<Arc<dyn AsyncUdpSocket>> {
         let conn = match self.carrier {
             Carrier::Shared { shared, remote } => {
-                return Ok(Arc::new(Direct::new(shared, remote, self.agent)));
+                return Ok(Arc::new(Direct::new(shared, remote, self.guard)));
             }
             Carrier::Ice(conn) => conn,
         };
@@ -130,7 +146,7 @@ impl PathSocket for IcePath {
                 }
             }
         });
-        Ok(Arc::new(IceSocket { out: out_tx, incoming: Mutex::new(in_rx), agent: self.agent }))
+        Ok(Arc::new(IceSocket { out: out_tx, incoming: Mutex::new(in_rx), _guard: self.guard }))
     }
 
     fn path(&self) -> PathInfo {
@@ -141,19 +157,13 @@ impl PathSocket for IcePath {
 struct IceSocket {
     out: mpsc::Sender<Bytes>,
     incoming: Mutex<mpsc::Receiver<Bytes>>,
-    agent: Arc<Agent>,
+    /// Closing the agent closes its sockets and ends the reader task.
+    _guard: AgentGuard,
 }
 
 impl fmt::Debug for IceSocket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("IceSocket")
-    }
-}
-
-impl Drop for IceSocket {
-    fn drop(&mut self) {
-        // Closing the agent closes its sockets and ends the reader task.
-        close_agent(&self.agent);
     }
 }
 

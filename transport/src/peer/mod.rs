@@ -142,9 +142,16 @@ pub async fn accept(
         let remote = incoming.remote_address();
         match accept_one(incoming, secrets).await {
             Ok(session) => {
-                let endpoint = endpoint.clone();
+                // Until the session ends (and no longer, or the endpoint
+                // and its socket would outlive it).
+                let (endpoint, conn) = (endpoint.clone(), session.0.clone());
                 tokio::spawn(async move {
-                    while let Some(other) = endpoint.accept().await {
+                    loop {
+                        let other = tokio::select! {
+                            _ = conn.closed() => return,
+                            other = endpoint.accept() => other,
+                        };
+                        let Some(other) = other else { return };
                         warn!(remote = %other.remote_address(), "refused a connection: a session is running");
                         other.refuse();
                     }
