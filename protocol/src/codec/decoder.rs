@@ -1,8 +1,13 @@
 //! The console's half of the tile codec: applies frames to a framebuffer.
+//!
+//! Everything in a frame is checked before the framebuffer changes: copies
+//! inside the screen, tiles in range and in order, payload lengths no larger
+//! than the tile, and the zstd output exactly as long as announced.
 
 use zstd::stream::raw::{InBuffer, Operation, OutBuffer};
 
-use super::{BPP, CodecError, EncodedFrame, Grid, TileKind};
+use super::tile::{self, MAX_PALETTE};
+use super::{BPP, CodecError, CopyRect, EncodedFrame, Grid, MAX_COPIES, TileKind, scroll};
 
 /// Session-long decoder state and the framebuffer it paints.
 pub struct Decoder {
@@ -11,6 +16,8 @@ pub struct Decoder {
     zstd: zstd::stream::raw::Decoder<'static>,
     next_seq: u64,
     scratch: Vec<u8>,
+    /// One tile's pixels.
+    pixels: Vec<u8>,
 }
 
 impl std::fmt::Debug for Decoder {
@@ -22,11 +29,44 @@ impl std::fmt::Debug for Decoder {
     }
 }
 
+/// Bytes tile `index` takes in the stream, if its kind is valid for it.
+fn payload_len(grid: &Grid, index: u32, kind: TileKind) -> Result<usize, CodecError> {
+    let (_, _, w, h) = grid.rect(index);
+    let raw = (w * h) as usize * BPP;
+    let len = match kind {
+        TileKind::Solid(_) => 0,
+        TileKind::Raw => raw,
+        TileKind::Palette { colours, len } => {
+            if colours == 0 || usize::from(colours) > MAX_PALETTE {
+                return Err(CodecError::BadTiles);
+            }
+            len as usize
+        }
+        TileKind::Predicted { len } => len as usize,
+    };
+    if len > raw { Err(CodecError::BadTiles) } else { Ok(len) }
+}
+
+fn copy_fits(grid: &Grid, c: &CopyRect) -> bool {
+    let inside = |x: u32, y: u32| {
+        x.checked_add(c.width).is_some_and(|r| r <= grid.width)
+            && y.checked_add(c.height).is_some_and(|b| b <= grid.height)
+    };
+    c.width > 0 && c.height > 0 && inside(c.x, c.y) && inside(c.to_x, c.to_y)
+}
+
 impl Decoder {
     /// A decoder for a new session.
     pub fn new() -> Result<Self, CodecError> {
         let zstd = zstd::stream::raw::Decoder::new().map_err(|_| CodecError::Corrupt)?;
-        Ok(Self { grid: None, framebuffer: Vec::new(), zstd, next_seq: 0, scratch: Vec::new() })
+        Ok(Self {
+            grid: None,
+            framebuffer: Vec::new(),
+            zstd,
+            next_seq: 0,
+            scratch: Vec::new(),
+            pixels: Vec::new(),
+        })
     }
 
     /// The current picture: width, height and RGBA pixels.
@@ -41,6 +81,13 @@ impl Decoder {
             return Err(CodecError::OutOfOrder { got: frame.seq, expected: self.next_seq });
         }
         let grid = Grid::new(frame.width, frame.height)?;
+        let resized = self.grid != Some(grid);
+        if frame.copies.len() > MAX_COPIES
+            || (resized && !frame.copies.is_empty())
+            || !frame.copies.iter().all(|c| copy_fits(&grid, c))
+        {
+            return Err(CodecError::BadCopy);
+        }
         let mut expected = 0usize;
         let mut last = None;
         for t in &frame.tiles {
@@ -48,28 +95,39 @@ impl Decoder {
                 return Err(CodecError::BadTiles);
             }
             last = Some(t.index);
-            if t.kind == TileKind::Stream {
-                let (_, _, w, h) = grid.rect(t.index);
-                expected += (w * h) as usize * BPP;
-            }
+            expected += payload_len(&grid, t.index, t.kind)?;
         }
         self.inflate(&frame.stream, expected)?;
-        if self.grid != Some(grid) {
+        if resized {
             self.framebuffer.clear();
             self.framebuffer.resize(grid.frame_bytes(), 0);
             self.grid = Some(grid);
         }
+        for c in &frame.copies {
+            scroll::apply(&grid, &mut self.framebuffer, c);
+        }
         let mut src = 0;
         for t in &frame.tiles {
-            for r in grid.rows_of(t.index) {
-                let dst = &mut self.framebuffer[r];
-                match t.kind {
-                    TileKind::Solid(c) => dst.chunks_exact_mut(BPP).for_each(|p| p.copy_from_slice(&c)),
-                    TileKind::Stream => {
-                        dst.copy_from_slice(&self.scratch[src..src + dst.len()]);
-                        src += dst.len();
-                    }
+            let len = payload_len(&grid, t.index, t.kind)?;
+            let payload = &self.scratch[src..src + len];
+            src += len;
+            let (_, _, w, h) = grid.rect(t.index);
+            self.pixels.clear();
+            self.pixels.resize((w * h) as usize * BPP, 0);
+            match t.kind {
+                TileKind::Solid(c) => self.pixels.chunks_exact_mut(BPP).for_each(|p| p.copy_from_slice(&c)),
+                TileKind::Raw => self.pixels.copy_from_slice(payload),
+                TileKind::Palette { colours, .. } => tile::decode_palette(payload, colours, &mut self.pixels)
+                    .map_err(|_| CodecError::Corrupt)?,
+                TileKind::Predicted { .. } => {
+                    tile::decode_predicted(payload, &mut self.pixels).map_err(|_| CodecError::Corrupt)?;
                 }
+            }
+            let mut from = 0;
+            for r in grid.rows_of(t.index) {
+                let n = r.len();
+                self.framebuffer[r].copy_from_slice(&self.pixels[from..from + n]);
+                from += n;
             }
         }
         self.next_seq += 1;

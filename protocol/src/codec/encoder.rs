@@ -1,12 +1,22 @@
-//! The agent's half of the tile codec: finds dirty tiles and compresses them.
+//! The agent's half of the tile codec: finds scrolled blocks and dirty tiles,
+//! and compresses each dirty tile in the cheapest of its encodings.
+//!
+//! All working memory lives in the encoder and is reused frame after frame,
+//! so the steady state allocates nothing per tile.
 
 use std::io::Write;
 
+use super::scroll::{self, ScrollFinder};
+use super::tile;
 use super::{BPP, CodecError, EncodedFrame, Grid, TileKind, TileUpdate};
 
 /// zstd level for the session stream: fast, and the long shared context
 /// matters more than the level on screen content.
 pub const DEFAULT_LEVEL: i32 = 1;
+
+/// Fewest dirty tiles before a scroll is looked for (typing changes one or
+/// two; a scroll changes a whole window's worth).
+const SCROLL_MIN_TILES: usize = 6;
 
 /// Session-long encoder state.
 pub struct Encoder {
@@ -16,6 +26,12 @@ pub struct Encoder {
     zstd: zstd::stream::write::Encoder<'static, Vec<u8>>,
     seq: u64,
     tiles: Vec<TileUpdate>,
+    dirty: Vec<u32>,
+    scroll: ScrollFinder,
+    /// One tile's pixels, and its palette and predictor payloads.
+    pixels: Vec<u8>,
+    palette: Vec<u8>,
+    predicted: Vec<u8>,
 }
 
 impl std::fmt::Debug for Encoder {
@@ -28,7 +44,18 @@ impl Encoder {
     /// A new session encoder at zstd `level`.
     pub fn new(level: i32) -> Result<Self, CodecError> {
         let zstd = zstd::stream::write::Encoder::new(Vec::new(), level).map_err(|_| CodecError::Corrupt)?;
-        Ok(Self { grid: None, sent: Vec::new(), zstd, seq: 0, tiles: Vec::new() })
+        Ok(Self {
+            grid: None,
+            sent: Vec::new(),
+            zstd,
+            seq: 0,
+            tiles: Vec::new(),
+            dirty: Vec::new(),
+            scroll: ScrollFinder::default(),
+            pixels: Vec::new(),
+            palette: Vec::new(),
+            predicted: Vec::new(),
+        })
     }
 
     /// Makes the next frame carry every tile (e.g. after the viewer reset).
@@ -50,48 +77,80 @@ impl Encoder {
             return Err(CodecError::BufferLength { got: pixels.len(), expected: grid.frame_bytes() });
         }
         let full = self.grid != Some(grid);
-        self.tiles.clear();
-        for index in 0..grid.tiles() {
-            if !full && grid.rows_of(index).all(|r| pixels[r.clone()] == self.sent[r]) {
-                continue;
-            }
-            let kind = match solid_colour(&grid, index, pixels) {
-                Some(colour) => TileKind::Solid(colour),
-                None => {
-                    for r in grid.rows_of(index) {
-                        self.zstd.write_all(&pixels[r]).map_err(|_| CodecError::Corrupt)?;
-                    }
-                    TileKind::Stream
-                }
-            };
-            self.tiles.push(TileUpdate { index, kind });
+        if full {
+            self.sent.clear();
+            self.sent.resize(grid.frame_bytes(), 0);
         }
-        if self.tiles.is_empty() {
+        self.find_dirty(&grid, pixels, full);
+        let mut copies = Vec::new();
+        if !full && self.dirty.len() >= SCROLL_MIN_TILES {
+            let copy = scroll::changed_bounds(&grid, &self.sent, pixels)
+                .and_then(|band| self.scroll.find(&grid, &self.sent, pixels, band));
+            if let Some(copy) = copy {
+                scroll::apply(&grid, &mut self.sent, &copy);
+                copies.push(copy);
+                self.find_dirty(&grid, pixels, false);
+            }
+        }
+        if self.dirty.is_empty() && copies.is_empty() {
             return Ok(None);
+        }
+        self.tiles.clear();
+        for i in 0..self.dirty.len() {
+            let index = self.dirty[i];
+            let kind = self.encode_tile(&grid, index, pixels)?;
+            self.tiles.push(TileUpdate { index, kind });
+            for r in grid.rows_of(index) {
+                self.sent[r.clone()].copy_from_slice(&pixels[r]);
+            }
         }
         self.zstd.flush().map_err(|_| CodecError::Corrupt)?;
         let stream = std::mem::take(self.zstd.get_mut());
-        if full {
-            self.sent.clear();
-            self.sent.extend_from_slice(pixels);
-            self.grid = Some(grid);
-        } else {
-            for t in &self.tiles {
-                for r in grid.rows_of(t.index) {
-                    self.sent[r.clone()].copy_from_slice(&pixels[r]);
-                }
-            }
-        }
-        let frame = EncodedFrame { seq: self.seq, width, height, tiles: self.tiles.clone(), stream };
+        self.grid = Some(grid);
+        let frame = EncodedFrame { seq: self.seq, width, height, copies, tiles: self.tiles.clone(), stream };
         self.seq += 1;
         Ok(Some(frame))
     }
+
+    /// The tiles of `pixels` that differ from what was sent (all if `full`).
+    fn find_dirty(&mut self, grid: &Grid, pixels: &[u8], full: bool) {
+        self.dirty.clear();
+        let sent = &self.sent;
+        self.dirty.extend(
+            (0..grid.tiles())
+                .filter(|&index| full || grid.rows_of(index).any(|r| pixels[r.clone()] != sent[r])),
+        );
+    }
+
+    /// Writes one dirty tile's payload into the stream and says how.
+    fn encode_tile(&mut self, grid: &Grid, index: u32, pixels: &[u8]) -> Result<TileKind, CodecError> {
+        self.pixels.clear();
+        for r in grid.rows_of(index) {
+            self.pixels.extend_from_slice(&pixels[r]);
+        }
+        if let Some(colour) = solid_colour(&self.pixels) {
+            return Ok(TileKind::Solid(colour));
+        }
+        let raw = self.pixels.len();
+        let colours = tile::encode_palette(&self.pixels, &mut self.palette);
+        let palette_len = colours.map_or(usize::MAX, |_| self.palette.len());
+        tile::encode_predicted(&self.pixels, &mut self.predicted);
+        let (kind, payload) = match colours {
+            Some(colours) if palette_len <= self.predicted.len() && palette_len < raw => {
+                (TileKind::Palette { colours, len: palette_len as u32 }, &self.palette)
+            }
+            _ if self.predicted.len() < raw => {
+                (TileKind::Predicted { len: self.predicted.len() as u32 }, &self.predicted)
+            }
+            _ => (TileKind::Raw, &self.pixels),
+        };
+        self.zstd.write_all(payload).map_err(|_| CodecError::Corrupt)?;
+        Ok(kind)
+    }
 }
 
-fn solid_colour(grid: &Grid, index: u32, pixels: &[u8]) -> Option<[u8; 4]> {
-    let mut rows = grid.rows_of(index);
-    let first = rows.next()?;
-    let colour: [u8; BPP] = pixels.get(first.start..first.start + BPP)?.try_into().ok()?;
-    let uniform = |r: std::ops::Range<usize>| pixels[r].chunks_exact(BPP).all(|p| p == colour);
-    (uniform(first) && rows.all(uniform)).then_some(colour)
+/// The tile's one colour, if it has only one.
+fn solid_colour(pixels: &[u8]) -> Option<[u8; 4]> {
+    let colour: [u8; BPP] = pixels.get(..BPP)?.try_into().ok()?;
+    pixels.chunks_exact(BPP).all(|p| p == colour).then_some(colour)
 }

@@ -1,16 +1,22 @@
-//! Tile codec v1: lossless 64×64 dirty tiles over one session-long zstd stream.
+//! Tile codec v2: lossless 64×64 dirty tiles over one session-long zstd
+//! stream, with scrolled blocks sent as copies.
 //!
-//! The encoder compares each captured frame with the last one it sent, tile by
-//! tile. Unchanged tiles are skipped, single-colour tiles are sent as their
-//! colour, and every other dirty tile's pixels go into one streaming zstd
-//! context that lives for the whole session and is flushed once per frame.
-//! One context (not one per tile) lets zstd reuse what it saw in earlier tiles
-//! and frames, which costs a third of per-tile compression on text.
+//! The encoder compares each captured frame with the last one it sent. When
+//! many tiles changed it looks for a block of rows that moved (`scroll`) and
+//! sends that as a copy, then diffs the tiles against the moved picture.
+//! Unchanged tiles are skipped, single-colour tiles are sent as their colour,
+//! and every other dirty tile goes into one streaming zstd context that lives
+//! for the whole session and is flushed once per frame, encoded as whichever
+//! is smallest of a palette with runs, a QOI-style predictor, or raw pixels
+//! (`tile`). One context (not one per tile) lets zstd reuse what it saw in
+//! earlier tiles and frames.
 //!
 //! Pixels are RGBA, 4 bytes each, rows top to bottom.
 
 mod decoder;
 pub mod encoder;
+mod scroll;
+mod tile;
 
 pub use decoder::Decoder;
 pub use encoder::Encoder;
@@ -26,13 +32,46 @@ pub const MAX_HEIGHT: u32 = 4320;
 /// Bytes per pixel.
 pub const BPP: usize = 4;
 
+/// Most copies in one frame.
+pub const MAX_COPIES: usize = 16;
+
 /// How one dirty tile is carried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TileKind {
     /// Every pixel has this RGBA colour.
     Solid([u8; 4]),
-    /// The tile's pixels are the next bytes of the frame's zstd output.
-    Stream,
+    /// The tile's raw pixels are the next bytes of the frame's zstd output.
+    Raw,
+    /// The next `len` bytes are a palette of `colours` and runs of indices.
+    Palette {
+        /// Palette entries (1 to 16).
+        colours: u8,
+        /// Payload bytes in the stream.
+        len: u32,
+    },
+    /// The next `len` bytes are the QOI-style predictor's output.
+    Predicted {
+        /// Payload bytes in the stream.
+        len: u32,
+    },
+}
+
+/// A block of the previous picture moved elsewhere (a scroll), applied
+/// before the frame's tiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CopyRect {
+    /// Source left edge.
+    pub x: u32,
+    /// Source top edge.
+    pub y: u32,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Destination left edge.
+    pub to_x: u32,
+    /// Destination top edge.
+    pub to_y: u32,
 }
 
 /// One changed tile.
@@ -53,6 +92,8 @@ pub struct EncodedFrame {
     pub width: u32,
     /// Screen height.
     pub height: u32,
+    /// Blocks moved before the tiles are painted, in order.
+    pub copies: Vec<CopyRect>,
     /// Changed tiles, in increasing index order.
     pub tiles: Vec<TileUpdate>,
     /// The session zstd stream's output for this frame.
@@ -77,6 +118,9 @@ pub enum CodecError {
     /// A tile index is out of range or out of order.
     #[error("invalid tile list")]
     BadTiles,
+    /// A copy reaches outside the screen, or there are too many.
+    #[error("invalid copy")]
+    BadCopy,
     /// The zstd stream did not decode to exactly the tiles announced.
     #[error("compressed stream is corrupt")]
     Corrupt,

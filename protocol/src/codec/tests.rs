@@ -89,8 +89,79 @@ proptest! {
 
     #[test]
     fn random_stream_never_panics(stream in proptest::collection::vec(any::<u8>(), 0..512), n in 0u32..4) {
-        let tiles = (0..n).map(|index| TileUpdate { index, kind: TileKind::Stream }).collect();
-        let frame = EncodedFrame { seq: 0, width: 256, height: 64, tiles, stream };
+        let kinds = [TileKind::Raw, TileKind::Predicted { len: 300 }, TileKind::Palette { colours: 3, len: 40 }];
+        let tiles = (0..n).map(|index| TileUpdate { index, kind: kinds[index as usize % 3] }).collect();
+        let frame = EncodedFrame { seq: 0, width: 256, height: 64, copies: Vec::new(), tiles, stream };
         let _ = Decoder::new().unwrap().apply(&frame);
     }
+
+    /// Text-like pictures scrolled by random offsets, with a random strip of
+    /// new content, round-trip exactly, and big scrolls go as copies.
+    #[test]
+    fn scrolled_frames_round_trip(
+        w in 64u32..300, h in 64u32..300, seed in any::<u32>(),
+        shifts in proptest::collection::vec(-90i32..90, 1..5),
+    ) {
+        let page = text_page(w, h * 3, seed);
+        let mut enc = Encoder::new(1).unwrap();
+        let mut dec = Decoder::new().unwrap();
+        let mut top = h as i32;
+        for shift in std::iter::once(0).chain(shifts) {
+            top = (top + shift).clamp(0, (2 * h) as i32);
+            let stride = (w * 4) as usize;
+            let pixels = page[top as usize * stride..(top as usize + h as usize) * stride].to_vec();
+            if let Some(f) = enc.encode(w, h, &pixels).unwrap() {
+                let wire = crate::wire::encode(&f);
+                dec.apply(&crate::wire::decode(&wire).unwrap()).unwrap();
+            }
+            prop_assert_eq!(dec.framebuffer().unwrap(), (w, h, pixels.as_slice()));
+        }
+    }
+}
+
+/// A page of "text": dark glyph-ish marks on a light ground, every row
+/// different from its neighbours.
+fn text_page(w: u32, h: u32, seed: u32) -> Vec<u8> {
+    let marks = noise(w, h, seed);
+    (0..(w * h) as usize)
+        .flat_map(|i| {
+            let (x, y) = (i as u32 % w, i as u32 / w);
+            let ink = marks[i * 4] < 40 && y % 12 < 9 && x % 7 < 5;
+            if ink { [30, 30, 30 + (y % 5) as u8, 255] } else { [250, 250, 245, 255] }
+        })
+        .collect()
+}
+
+#[test]
+fn scrolling_text_goes_as_a_copy_and_a_strip() {
+    let (w, h) = (640, 400);
+    let page = text_page(w, h * 2, 11);
+    let stride = (w * 4) as usize;
+    let mut enc = Encoder::new(1).unwrap();
+    let mut dec = Decoder::new().unwrap();
+    let first = enc.encode(w, h, &page[..h as usize * stride]).unwrap().unwrap();
+    dec.apply(&first).unwrap();
+    // One line of text (12 rows) scrolls up.
+    let next = &page[12 * stride..(12 + h as usize) * stride];
+    let frame = enc.encode(w, h, next).unwrap().unwrap();
+    assert_eq!(frame.copies.len(), 1, "{:?}", frame.copies);
+    assert_eq!((frame.copies[0].y, frame.copies[0].to_y), (12, 0));
+    // Only the bottom row of tiles is new: 10 of 70.
+    assert!(frame.tiles.len() <= 10, "{} tiles", frame.tiles.len());
+    assert!(frame.stream.len() * 4 < first.stream.len(), "{} vs {}", frame.stream.len(), first.stream.len());
+    dec.apply(&frame).unwrap();
+    assert_eq!(dec.framebuffer().unwrap(), (w, h, next));
+}
+
+#[test]
+fn copies_outside_the_screen_are_refused() {
+    let mut enc = Encoder::new(1).unwrap();
+    let mut dec = Decoder::new().unwrap();
+    dec.apply(&enc.encode(64, 64, &noise(64, 64, 1)).unwrap().unwrap()).unwrap();
+    let mut frame = enc.encode(64, 64, &noise(64, 64, 2)).unwrap().unwrap();
+    let bad = CopyRect { x: 10, y: 10, width: 60, height: 5, to_x: 0, to_y: 0 };
+    frame.copies = vec![bad];
+    assert_eq!(dec.apply(&frame), Err(CodecError::BadCopy));
+    frame.copies = vec![CopyRect { x: 0, y: u32::MAX, width: 1, height: 2, to_x: 0, to_y: 0 }];
+    assert_eq!(dec.apply(&frame), Err(CodecError::BadCopy));
 }
