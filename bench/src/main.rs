@@ -8,6 +8,7 @@
 //! times clicks from the console's session logic to the pointer moving on
 //! the agent's display (see `input`).
 
+mod codecs;
 mod input;
 mod net;
 
@@ -177,7 +178,8 @@ async fn main() -> anyhow::Result<()> {
     match std::env::args().nth(1).as_deref() {
         None => {}
         Some("net") => return net_main().await,
-        Some(other) => bail!("unknown benchmark {other:?}: none for the screen, or net"),
+        Some("screen") => return codecs::run().await,
+        Some(other) => bail!("unknown benchmark {other:?}: none for the pipeline, net or screen"),
     }
     let source = XcapSource::primary()?;
     let (w, h) = source.size();

@@ -38,6 +38,10 @@ pub const NEEDED: &[&str] = &[
     "libxi6",
 ];
 
+/// What only `cargo xtask bench screen` needs: the other encoders it
+/// compares against.
+pub const BENCH_SCREEN: &[&str] = &["ffmpeg"];
+
 fn installed(pkg: &str) -> bool {
     Command::new("dpkg-query")
         .args(["-W", "-f=${Status}", pkg])
