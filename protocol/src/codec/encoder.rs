@@ -105,7 +105,10 @@ impl Encoder {
             }
         }
         self.zstd.flush().map_err(|_| CodecError::Corrupt)?;
-        let stream = std::mem::take(self.zstd.get_mut());
+        // Copied out in one allocation; the buffer keeps its capacity.
+        let out = self.zstd.get_mut();
+        let stream = out.clone();
+        out.clear();
         self.grid = Some(grid);
         let frame = EncodedFrame { seq: self.seq, width, height, copies, tiles: self.tiles.clone(), stream };
         self.seq += 1;
