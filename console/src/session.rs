@@ -171,6 +171,8 @@ pub struct View {
     pub frames: u64,
     /// Screen bytes received.
     pub bytes: u64,
+    /// Scrolled blocks received as copies.
+    pub copies: u64,
     /// When the last frame arrived.
     pub last_frame: Option<Instant>,
     /// When the first frame arrived, by the wall clock (for timing across
@@ -239,6 +241,7 @@ impl LiveSession {
             decoder: Decoder::new().unwrap_or_else(|_| unreachable!("a zstd decoder always starts")),
             frames: 0,
             bytes: 0,
+            copies: 0,
             last_frame: None,
             first_frame: None,
             screen: (0, 0),
@@ -377,6 +380,7 @@ async fn receive_screen(
             v.first_frame.get_or_insert_with(std::time::SystemTime::now);
             v.frames += 1;
             v.bytes += frame.stream.len() as u64;
+            v.copies += frame.copies.len() as u64;
             v.last_frame = Some(Instant::now());
             r
         };

@@ -1,5 +1,6 @@
-//! A real session on a real X display: pixel-exact frames, input that lands,
-//! and input that is dropped without control consent.
+//! A real session on a real X display: pixel-exact frames (also while text
+//! scrolls, sent as copies), input that lands, and input that is dropped
+//! without control consent.
 
 use std::time::{Duration, Instant};
 
@@ -37,6 +38,40 @@ fn console_snapshot_equals_an_independent_capture() -> anyhow::Result<()> {
     // The picture is not trivially blank: the xterm and its text are there.
     let distinct: std::collections::HashSet<&[u8]> = ours.pixels.chunks_exact(3).collect();
     assert!(distinct.len() >= 2, "snapshot has only {} colour(s)", distinct.len());
+    Ok(())
+}
+
+#[test]
+fn scrolling_output_is_pixel_exact_and_goes_as_copies() -> anyhow::Result<()> {
+    let scene = Scene::new(&[])?;
+    let go = scene.path("go");
+    // Once told to, the terminal prints 300 numbered lines, scrolling.
+    let shell = format!(
+        "while [ ! -e {} ]; do sleep 0.05; done; i=0; while [ $i -lt 300 ]; do \
+         echo \"line $i: remote support scrolls by as copies, not tiles\"; i=$((i+1)); sleep 0.01; done; \
+         exec sleep 600",
+        go.display()
+    );
+    let _xterm = scene.x_client("xterm", &["-geometry", "90x40+40+30", "-e", "sh", "-c", &shell])?;
+    scene.wait_window("xterm")?;
+    let snap = scene.path("snap.png");
+    let mut console = scene.console(&format!(
+        "expect-path direct\nwait-frame\nwait 2500\nwait-idle 1000\nsnapshot {}\nend\n",
+        snap.display()
+    ))?;
+    let code = read_code(&console)?;
+    let mut agent = scene.agent(&code, Some("view"))?;
+    console.wait_for_stdout("first frame: ", STEP)?;
+    std::fs::write(&go, "")?;
+    assert!(console.wait_exit(STEP)?.success(), "console failed:\n{}", console.all_output());
+    assert!(agent.wait_exit(STEP)?.success(), "agent failed:\n{}", agent.all_output());
+
+    let reference = capture_display(&scene.x.display, &scene.path("reference.png"))?;
+    assert_eq!(differing_pixels(&read_png(&snap)?, &reference)?, 0, "not pixel-exact after scrolling");
+    let out = console.all_output();
+    let copies =
+        out.lines().filter_map(|l| l.split("copies=").nth(1)?.trim().parse::<u64>().ok()).max().unwrap_or(0);
+    assert!(copies > 0, "no scroll went as a copy:\n{out}");
     Ok(())
 }
 

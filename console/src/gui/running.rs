@@ -147,7 +147,10 @@ impl Running {
             view.status.kbps = (v.bytes - self.rate.1) as f64 / 1000.0 / secs;
             view.status.rtt_ms = s.rtt().as_millis() as u64;
             self.rate = (v.frames, v.bytes, Instant::now());
-            println!("stats: fps={:.1} kB/s={:.1} frames={}", view.status.fps, view.status.kbps, v.frames);
+            println!(
+                "stats: fps={:.1} kB/s={:.1} frames={} copies={}",
+                view.status.fps, view.status.kbps, v.frames, v.copies
+            );
         }
         view.reconnecting = v.stalled;
         if let Some(why) = &v.ended {
