@@ -5,6 +5,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod consent;
+pub mod cursor;
 pub mod gui;
 pub mod input;
 pub mod screen;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use clap::Parser;
 use iced::Task;
 use tether_agent::consent::{Preset, TerminalConsent};
+use tether_agent::cursor::{CursorSource, XfixesSource};
 use tether_agent::gui::{self, Action, Message, Window, WindowConsent};
 use tether_agent::input::{EnigoSink, InputSink};
 use tether_agent::screen::{ScreenSource, XcapSource};
@@ -87,6 +88,7 @@ fn platform(consent: Arc<dyn tether_agent::consent::ConsentAsker>) -> Platform {
     Platform {
         screen: Box::new(|| XcapSource::primary().map(|s| Box::new(s) as Box<dyn ScreenSource>)),
         input: Box::new(|| EnigoSink::new().map(|s| Box::new(s) as Box<dyn InputSink>)),
+        cursor: Box::new(|| XfixesSource::open().map(|s| Box::new(s) as Box<dyn CursorSource>)),
         consent,
         commands: None,
         events: None,

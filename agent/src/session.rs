@@ -26,6 +26,7 @@ use tracing::{info, warn};
 
 use crate::AgentError;
 use crate::consent::{Asker, ConsentAsker, Permission};
+use crate::cursor::{self, CursorSource};
 use crate::input::{InputError, InputSink};
 use crate::screen::{CaptureError, ScreenSource};
 use crate::stream::{self, Pipeline};
@@ -84,6 +85,8 @@ pub struct Platform {
     pub screen: Box<dyn FnOnce() -> Result<Box<dyn ScreenSource>, CaptureError> + Send>,
     /// Opens the input sink (on its own thread).
     pub input: Box<dyn FnOnce() -> Result<Box<dyn InputSink>, InputError> + Send>,
+    /// Opens the pointer reader.
+    pub cursor: Box<dyn FnOnce() -> Result<Box<dyn CursorSource>, CaptureError> + Send>,
     /// Asks the customer.
     pub consent: Arc<dyn ConsentAsker>,
     /// The customer's buttons (Stop control, End session), from a window.
@@ -220,6 +223,8 @@ pub async fn run(opts: AgentOptions, platform: Platform) -> Result<EndReason, Ag
         let (screen_send, screen_recv) = channels.screen;
         let (_, input_recv) = channels.input;
         let (mut chat_send, chat_recv) = channels.chat;
+        let (cursor_send, _) = channels.cursor;
+        let pointer = cursor::stream_cursor(cursor_send, (platform.cursor)(), consent_rx.clone());
         let mut commands = platform.commands;
         let events = platform.events.clone();
         let mut chat_id = 0;
@@ -275,6 +280,7 @@ pub async fn run(opts: AgentOptions, platform: Platform) -> Result<EndReason, Ag
             r = stream::stream_screen(screen_send, screen_recv, pipeline, consent_rx.clone()) => r.map(|()| EndReason::ConnectionClosed),
             r = &mut input => { input_done = true; r.map(|()| EndReason::ConnectionClosed) }
             r = receive_chat(chat_recv, &platform.events) => r.map(|()| EndReason::ConnectionClosed),
+            r = pointer => r.map(|()| EndReason::ConnectionClosed),
             () = watch_server => Ok(EndReason::ConnectionClosed),
             e = conn.closed() => { info!("connection closed: {e}"); Ok(EndReason::ConnectionClosed) }
         };

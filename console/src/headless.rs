@@ -100,6 +100,18 @@ pub async fn run(session: &mut LiveSession, commands: &[Command]) -> Result<Scri
                     first().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).unwrap_or_default();
                 println!("first frame: {:.1}", at.as_secs_f64() * 1000.0);
             }
+            Command::WaitCursor(x, y) => {
+                let view = session.view.clone();
+                let pointer =
+                    move || view.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pointer.clone();
+                wait_until(WAIT_LIMIT, "the customer's pointer", || {
+                    let p = pointer();
+                    p.at == Some((*x, *y)) && p.shape.is_some()
+                })
+                .await?;
+                let shape = pointer().shape.map(|s| (s.width, s.height)).unwrap_or_default();
+                println!("cursor: {x} {y} shape {}x{}", shape.0, shape.1);
+            }
             Command::ExpectPath(want) => {
                 if session.path.kind != *want {
                     return Err(ScriptRunError::Expectation(format!("path {want}, got {}", session.path)));

@@ -8,6 +8,7 @@ pub mod gui;
 pub mod headless;
 pub mod link;
 pub mod mapping;
+pub mod pointer;
 pub mod screen;
 pub mod script;
 pub mod session;

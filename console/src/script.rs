@@ -6,7 +6,8 @@
 //! `wait-control` (until the customer grants control, at most 30 s),
 //! `wait-idle MS` (until no frame arrived for MS, at most 30 s),
 //! `wait-frame` (until the first frame, then prints when it arrived, for
-//! timing) and `chat TEXT`. Blank lines and lines starting with `#` are skipped.
+//! timing), `wait-cursor X Y` (until the customer's pointer is there, with
+//! its shape known) and `chat TEXT`. Blank lines and lines starting with `#` are skipped.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -37,6 +38,8 @@ pub enum Command {
     WaitIdle(Duration),
     /// Wait for the first frame and print when it arrived.
     WaitFrame,
+    /// Wait until the customer's pointer is at (x, y) with a known shape.
+    WaitCursor(i32, i32),
     /// Send a chat message.
     Chat(String),
     /// End the session.
@@ -74,6 +77,7 @@ fn parse_line(line: &str) -> Result<Option<Command>, String> {
         "wait-idle" => Command::WaitIdle(Duration::from_millis(number(args.next(), "MS")?)),
         "wait-control" => Command::WaitControl,
         "wait-frame" => Command::WaitFrame,
+        "wait-cursor" => Command::WaitCursor(number(args.next(), "X")?, number(args.next(), "Y")?),
         "snapshot" if rest.ends_with(".png") => Command::Snapshot(PathBuf::from(rest)),
         "snapshot" => return Err("snapshot needs a PATH ending in .png".into()),
         "expect-path" => Command::ExpectPath(match rest {
@@ -86,7 +90,9 @@ fn parse_line(line: &str) -> Result<Option<Command>, String> {
         "type" | "chat" => return Err(format!("{word} needs text")),
         other => return Err(format!("unknown command {other:?}")),
     };
-    if matches!(cmd, Command::Move(..) | Command::Wait(_) | Command::WaitIdle(_)) && args.next().is_some() {
+    if matches!(cmd, Command::Move(..) | Command::Wait(_) | Command::WaitIdle(_) | Command::WaitCursor(..))
+        && args.next().is_some()
+    {
         return Err(format!("too many arguments for {word}"));
     }
     Ok(Some(cmd))
@@ -109,14 +115,15 @@ mod tests {
 
     #[test]
     fn parses_every_command() {
-        let s = "# demo\nmove 10 20\nclick left\ntype hello world\nkey Ctrl+c\nwait 50\n\nsnapshot /tmp/a.png\nexpect-path direct\nwait-control\nwait-idle 300\nwait-frame\nchat hi\nend\n";
+        let s = "# demo\nmove 10 20\nclick left\ntype hello world\nkey Ctrl+c\nwait 50\n\nsnapshot /tmp/a.png\nexpect-path direct\nwait-control\nwait-idle 300\nwait-frame\nchat hi\nwait-cursor 5 -2\nend\n";
         let cmds = parse(s).unwrap();
-        assert_eq!(cmds.len(), 12);
+        assert_eq!(cmds.len(), 13);
         assert_eq!(cmds[9], Command::WaitFrame);
+        assert_eq!(cmds[11], Command::WaitCursor(5, -2));
         assert_eq!(cmds[0], Command::Move(10, 20));
         assert_eq!(cmds[2], Command::Type("hello world".into()));
         assert_eq!(cmds[5], Command::Snapshot("/tmp/a.png".into()));
-        assert_eq!(cmds[11], Command::End);
+        assert_eq!(cmds[12], Command::End);
     }
 
     #[test]

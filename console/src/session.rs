@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tether_protocol::channel::control::{self, Consent};
+use tether_protocol::channel::cursor::{self, CursorShape};
 use tether_protocol::channel::{chat, input, screen};
 use tether_protocol::code::{PairingCode, Secret};
 use tether_protocol::codec::Decoder;
@@ -173,6 +174,8 @@ pub struct View {
     pub bytes: u64,
     /// Scrolled blocks received as copies.
     pub copies: u64,
+    /// The customer's pointer.
+    pub pointer: Pointer,
     /// When the last frame arrived.
     pub last_frame: Option<Instant>,
     /// When the first frame arrived, by the wall clock (for timing across
@@ -242,6 +245,7 @@ impl LiveSession {
             frames: 0,
             bytes: 0,
             copies: 0,
+            pointer: Pointer::default(),
             last_frame: None,
             first_frame: None,
             screen: (0, 0),
@@ -255,10 +259,12 @@ impl LiveSession {
             screen: (screen_send, screen_recv),
             input: (input, _),
             chat: (chat, chat_recv),
+            cursor: (_, cursor_recv),
         } = channels;
         tokio::spawn(receive_screen(screen_recv, screen_send, Arc::clone(&view), conn.clone()));
         tokio::spawn(receive_control(control_recv, consent_tx, Arc::clone(&view)));
         tokio::spawn(receive_chat(chat_recv, Arc::clone(&view)));
+        tokio::spawn(receive_cursor(cursor_recv, Arc::clone(&view)));
         tokio::spawn(watch_link(conn.clone(), Arc::clone(&view)));
         Self { technician, endpoint, conn, input, control, chat, chat_id: 0, sas, path, consent, view }
     }
@@ -392,6 +398,42 @@ async fn receive_screen(
         if acks.send(&screen::ConsoleToAgent::Ack { seq }).await.is_err() {
             return;
         }
+    }
+}
+
+/// The customer's pointer as last reported.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pointer {
+    /// Where it is on the customer's screen, once known.
+    pub at: Option<(i32, i32)>,
+    /// What it looks like, once known.
+    pub shape: Option<CursorShape>,
+    /// Goes up with every change, so views know when to redraw.
+    pub version: u64,
+}
+
+async fn receive_cursor(mut recv: ChannelRecv<cursor::AgentToConsole>, view: Arc<Mutex<View>>) {
+    loop {
+        let msg = match recv.recv().await {
+            Ok(Some(m)) => m,
+            Ok(None) => return,
+            Err(e) => {
+                warn!("cursor channel failed: {e}");
+                return;
+            }
+        };
+        let mut v = lock(&view);
+        match msg {
+            cursor::AgentToConsole::Position { x, y } => v.pointer.at = Some((x, y)),
+            cursor::AgentToConsole::Shape(shape) => match shape.check() {
+                Ok(()) => v.pointer.shape = Some(shape),
+                Err(e) => {
+                    warn!("ignored the customer's pointer: {e}");
+                    continue;
+                }
+            },
+        }
+        v.pointer.version += 1;
     }
 }
 

@@ -1,6 +1,6 @@
 //! A real session on a real X display: pixel-exact frames (also while text
-//! scrolls, sent as copies), input that lands, and input that is dropped
-//! without control consent.
+//! scrolls, sent as copies), the customer's pointer and its shape, input
+//! that lands, and input that is dropped without control consent.
 
 use std::time::{Duration, Instant};
 
@@ -72,6 +72,28 @@ fn scrolling_output_is_pixel_exact_and_goes_as_copies() -> anyhow::Result<()> {
     let copies =
         out.lines().filter_map(|l| l.split("copies=").nth(1)?.trim().parse::<u64>().ok()).max().unwrap_or(0);
     assert!(copies > 0, "no scroll went as a copy:\n{out}");
+    Ok(())
+}
+
+#[test]
+fn the_customers_pointer_reaches_the_console_with_its_shape() -> anyhow::Result<()> {
+    let scene = Scene::new(&[])?;
+    let mut console = scene.console("expect-path direct\nwait-frame\nwait-cursor 321 234\nend\n")?;
+    let code = read_code(&console)?;
+    let mut agent = scene.agent(&code, Some("view"))?;
+    console.wait_for_stdout("first frame: ", STEP)?;
+    // The customer moves their own mouse; the technician only watches.
+    tether_e2e::desk::xdotool(&scene.x.display, &["mousemove", "321", "234"])?;
+    let line = console.wait_for_stdout("cursor: ", STEP)?;
+    assert!(console.wait_exit(STEP)?.success(), "console failed:\n{}", console.all_output());
+    assert!(agent.wait_exit(STEP)?.success(), "agent failed:\n{}", agent.all_output());
+    let (w, h) = line
+        .rsplit(' ')
+        .next()
+        .and_then(|s| s.split_once('x'))
+        .and_then(|(w, h)| Some((w.parse::<u32>().ok()?, h.parse::<u32>().ok()?)))
+        .unwrap_or_default();
+    assert!(line.starts_with("cursor: 321 234 shape ") && w > 0 && h > 0, "{line}");
     Ok(())
 }
 

@@ -39,7 +39,8 @@ pub struct Running {
     pub screen: session::Session,
     live: Live,
     outbox: Option<mpsc::UnboundedSender<Act>>,
-    shown_frames: Option<u64>,
+    /// Frames and pointer changes already in the picture.
+    shown_frames: Option<(u64, u64)>,
     rate: (u64, u64, Instant),
     started: u64,
     path: PathInfo,
@@ -133,12 +134,17 @@ impl Running {
         if v.chat.len() != view.chat.len() || v.chat.last() != view.chat.last() {
             view.chat.clone_from(&v.chat);
         }
+        let shown = (v.frames, v.pointer.version);
         if visible
-            && self.shown_frames != Some(v.frames)
+            && self.shown_frames != Some(shown)
             && let Some((w, h, rgba)) = v.decoder.framebuffer()
         {
-            view.picture = Some((image::Handle::from_rgba(w, h, rgba.to_vec()), w, h));
-            self.shown_frames = Some(v.frames);
+            let mut rgba = rgba.to_vec();
+            if let (Some(shape), Some(at)) = (&v.pointer.shape, v.pointer.at) {
+                crate::pointer::draw(&mut rgba, w, h, shape, at);
+            }
+            view.picture = Some((image::Handle::from_rgba(w, h, rgba), w, h));
+            self.shown_frames = Some(shown);
         }
         let elapsed = self.rate.2.elapsed();
         if elapsed >= Duration::from_secs(1) {

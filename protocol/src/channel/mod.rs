@@ -3,6 +3,7 @@
 
 pub mod chat;
 pub mod control;
+pub mod cursor;
 pub mod input;
 pub mod screen;
 
@@ -22,11 +23,13 @@ pub enum ChannelId {
     Input = 3,
     /// Chat between technician and customer.
     Chat = 4,
+    /// The customer's pointer position and shape.
+    Cursor = 5,
 }
 
 impl ChannelId {
     /// All channels a session opens, in opening order.
-    pub const ALL: [Self; 4] = [Self::Control, Self::Screen, Self::Input, Self::Chat];
+    pub const ALL: [Self; 5] = [Self::Control, Self::Screen, Self::Input, Self::Chat, Self::Cursor];
 
     /// The channel with wire id `id`.
     #[must_use]
@@ -47,14 +50,17 @@ impl ChannelId {
             // A whole uncompressed 8K frame plus headers, the worst case.
             Self::Screen => screen::MAX_FRAME_BYTES,
             Self::Control | Self::Input | Self::Chat => 64 * 1024,
+            // The largest cursor image, with room for its header.
+            Self::Cursor => cursor::MAX_CURSOR_EDGE as usize * cursor::MAX_CURSOR_EDGE as usize * 4 + 1024,
         }
     }
 
-    /// QUIC send priority: input > control > chat > screen.
+    /// QUIC send priority: input > cursor > control > chat > screen.
     #[must_use]
     pub const fn priority(self) -> i32 {
         match self {
             Self::Input => 40,
+            Self::Cursor => 35,
             Self::Control => 30,
             Self::Chat => 20,
             Self::Screen => 10,

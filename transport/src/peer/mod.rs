@@ -19,7 +19,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tether_protocol::channel::{ChannelId, chat, control, input, screen};
+use tether_protocol::channel::{ChannelId, chat, control, cursor, input, screen};
 use tether_protocol::crypt::{Opener, Sealer, SessionKeys};
 use tether_protocol::handshake::{HandshakeConfig, Initiator, MAX_HANDSHAKE_MESSAGE, Responder, StaticKey};
 use tether_protocol::wire;
@@ -290,6 +290,8 @@ macro_rules! side {
             pub input: (ChannelSend<input::$out>, ChannelRecv<input::$in>),
             /// Chat.
             pub chat: (ChannelSend<chat::$out>, ChannelRecv<chat::$in>),
+            /// Pointer position and shape.
+            pub cursor: (ChannelSend<cursor::$out>, ChannelRecv<cursor::$in>),
         }
 
         impl $name {
@@ -299,6 +301,7 @@ macro_rules! side {
                     screen: take(keys, &mut raw, ChannelId::Screen)?,
                     input: take(keys, &mut raw, ChannelId::Input)?,
                     chat: take(keys, &mut raw, ChannelId::Chat)?,
+                    cursor: take(keys, &mut raw, ChannelId::Cursor)?,
                 })
             }
         }
