@@ -55,7 +55,9 @@ pub async fn run() -> anyhow::Result<()> {
     let raw = dir.path().join("frames.rgba");
     println!("screen codecs on recorded workloads, 1920×1080 Xvfb, {} frames/s", record::FPS);
     println!();
-    println!("| workload | encoder | kB/s | encode ms/frame | lossless (PSNR dB) | latency p50 / p95 ms |");
+    println!(
+        "| workload | encoder | kB/s | encode ms/frame | lossless (PSNR dB) | latency p50 / p95 ms (capture ms) |"
+    );
     println!("|---|---|---|---|---|---|");
     let workloads: [fn() -> anyhow::Result<Recording>; 3] = [record::idle, record::typing, record::scrolling];
     for workload in workloads {
@@ -72,7 +74,8 @@ pub async fn run() -> anyhow::Result<()> {
             let quality = r.psnr.map_or_else(|| "yes".to_owned(), |p| format!("no ({p:.1})"));
             let latency = if i == 0 {
                 let p = |q| percentile(&lat, q).map_or_else(|| "—".to_owned(), |v| format!("{v:.1}"));
-                format!("{} / {}", p(0.5), p(0.95))
+                let capture = rec.capture_ms.iter().sum::<f64>() / rec.capture_ms.len().max(1) as f64;
+                format!("{} / {} ({capture:.1})", p(0.5), p(0.95))
             } else {
                 String::new()
             };
