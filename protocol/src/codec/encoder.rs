@@ -6,7 +6,7 @@
 
 use std::io::Write;
 
-use super::scroll::{self, ScrollFinder};
+use super::scroll::{self, Axis, ScrollFinder};
 use super::tile;
 use super::{BPP, CodecError, EncodedFrame, Grid, TileKind, TileUpdate};
 
@@ -84,8 +84,11 @@ impl Encoder {
         self.find_dirty(&grid, pixels, full);
         let mut copies = Vec::new();
         if !full && self.dirty.len() >= SCROLL_MIN_TILES {
-            let copy = scroll::changed_bounds(&grid, &self.sent, pixels)
-                .and_then(|band| self.scroll.find(&grid, &self.sent, pixels, band));
+            let copy = scroll::changed_bounds(&grid, &self.sent, pixels).and_then(|band| {
+                self.scroll
+                    .find(&grid, &self.sent, pixels, band, Axis::Rows)
+                    .or_else(|| self.scroll.find(&grid, &self.sent, pixels, band, Axis::Columns))
+            });
             if let Some(copy) = copy {
                 scroll::apply(&grid, &mut self.sent, &copy);
                 copies.push(copy);

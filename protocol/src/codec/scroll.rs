@@ -1,8 +1,9 @@
-//! Scroll detection: finds a block of rows that moved up or down between the
-//! last frame sent and the new one, so it goes as one copy instead of as the
-//! tiles it covers. Rows are compared by hash over the columns that changed;
-//! a row whose hash occurs once in the old picture votes for its offset, and
-//! the longest run of matching rows at the winning offset becomes the copy.
+//! Scroll detection: finds a block of rows that moved up or down (or of
+//! columns that moved sideways) between the last frame sent and the new one,
+//! so it goes as one copy instead of as the tiles it covers. Lines are
+//! compared by hash over the area that changed; a line whose hash occurs once
+//! in the old picture votes for its offset, and the longest run of matching
+//! lines at the winning offset becomes the copy.
 //!
 //! A wrong guess (a hash collision) costs bytes, never pixels: the encoder
 //! diffs the tiles against the moved picture afterwards, and the decoder
@@ -14,10 +15,20 @@ use rustc_hash::{FxHashMap, FxHasher};
 
 use super::{BPP, CopyRect, Grid};
 
-/// Fewest rows voting for an offset before it is believed.
+/// Fewest lines voting for an offset before it is believed.
 const MIN_VOTES: u32 = 4;
-/// Fewest rows worth a copy.
+/// Fewest lines worth a copy.
 const MIN_ROWS: u32 = 8;
+
+/// Which way lines are compared: rows find vertical scrolls, columns
+/// sideways ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Axis {
+    /// Rows, for a move up or down.
+    Rows,
+    /// Columns, for a move left or right.
+    Columns,
+}
 
 /// Reused hash tables and row hashes (nothing is allocated per frame once
 /// they have grown to the screen's size).
@@ -25,7 +36,7 @@ const MIN_ROWS: u32 = 8;
 pub struct ScrollFinder {
     old: Vec<u64>,
     new: Vec<u64>,
-    /// Old row hash → (row, how many rows have it).
+    /// Old line hash → (line, how many lines have it).
     rows: FxHashMap<u64, (u32, u32)>,
     votes: FxHashMap<i64, u32>,
 }
@@ -61,42 +72,80 @@ fn hash_rows(frame: &[u8], stride: usize, (x0, y0, x1, y1): (u32, u32, u32, u32)
     }));
 }
 
+/// One step of FxHash's mixing, for the column hashes built row by row.
+const fn mix(h: u64, word: u64) -> u64 {
+    (h.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95)
+}
+
+/// Column hashes, built a row at a time so memory is read in order.
+fn hash_columns(frame: &[u8], stride: usize, (x0, y0, x1, y1): (u32, u32, u32, u32), out: &mut Vec<u64>) {
+    out.clear();
+    out.resize((x1 - x0) as usize, 0);
+    for y in y0..y1 {
+        let row = y as usize * stride;
+        let pixels = frame[row + x0 as usize * BPP..row + x1 as usize * BPP].chunks_exact(BPP);
+        for (h, p) in out.iter_mut().zip(pixels) {
+            *h = mix(*h, u64::from(u32::from_le_bytes([p[0], p[1], p[2], p[3]])));
+        }
+    }
+}
+
 impl ScrollFinder {
-    /// The largest vertical move inside `band` from `old` to `new`, if any.
+    /// The largest move along `axis` inside `band` from `old` to `new`, if any.
     pub fn find(
         &mut self,
         grid: &Grid,
         old: &[u8],
         new: &[u8],
         band: (u32, u32, u32, u32),
+        axis: Axis,
     ) -> Option<CopyRect> {
         let (x0, y0, x1, y1) = band;
         let stride = grid.width as usize * BPP;
-        hash_rows(old, stride, band, &mut self.old);
-        hash_rows(new, stride, band, &mut self.new);
+        let hash = match axis {
+            Axis::Rows => hash_rows,
+            Axis::Columns => hash_columns,
+        };
+        hash(old, stride, band, &mut self.old);
+        hash(new, stride, band, &mut self.new);
+        let (start, len, d) = self.best_run()?;
+        let moved = |base: u32| u32::try_from(i64::from(base + start) + d).ok();
+        Some(match axis {
+            Axis::Rows => {
+                CopyRect { x: x0, y: moved(y0)?, width: x1 - x0, height: len, to_x: x0, to_y: y0 + start }
+            }
+            Axis::Columns => {
+                CopyRect { x: moved(x0)?, y: y0, width: len, height: y1 - y0, to_x: x0 + start, to_y: y0 }
+            }
+        })
+    }
+
+    /// Over the line hashes in `old` and `new` (rows or columns): the offset
+    /// most unique lines vote for, and the longest run of new lines equal to
+    /// the old ones that far along: (first new line, run length, offset).
+    fn best_run(&mut self) -> Option<(u32, u32, i64)> {
         self.rows.clear();
-        for (y, h) in self.old.iter().enumerate() {
-            self.rows.entry(*h).and_modify(|e| e.1 += 1).or_insert((y as u32, 1));
+        for (i, h) in self.old.iter().enumerate() {
+            self.rows.entry(*h).and_modify(|e| e.1 += 1).or_insert((i as u32, 1));
         }
         self.votes.clear();
-        for (y, h) in self.new.iter().enumerate() {
+        for (i, h) in self.new.iter().enumerate() {
             if let Some(&(from, 1)) = self.rows.get(h) {
-                let dy = i64::from(from) - y as i64;
-                if dy != 0 {
-                    *self.votes.entry(dy).or_default() += 1;
+                let d = i64::from(from) - i as i64;
+                if d != 0 {
+                    *self.votes.entry(d).or_default() += 1;
                 }
             }
         }
-        let (&dy, _) =
-            self.votes.iter().filter(|(_, v)| **v >= MIN_VOTES).max_by_key(|(dy, v)| (**v, -dy.abs()))?;
-        // The longest run of new rows equal to the old rows `dy` below them.
-        let rows = self.new.len() as i64;
+        let (&d, _) =
+            self.votes.iter().filter(|(_, v)| **v >= MIN_VOTES).max_by_key(|(d, v)| (**v, -d.abs()))?;
+        let lines = self.new.len() as i64;
         let (mut best, mut run_start, mut run) = ((0, 0), 0, 0);
-        for y in 0..rows {
-            let from = y + dy;
-            if (0..rows).contains(&from) && self.new[y as usize] == self.old[from as usize] {
+        for i in 0..lines {
+            let from = i + d;
+            if (0..lines).contains(&from) && self.new[i as usize] == self.old[from as usize] {
                 if run == 0 {
-                    run_start = y;
+                    run_start = i;
                 }
                 run += 1;
                 if run > best.1 {
@@ -106,14 +155,8 @@ impl ScrollFinder {
                 run = 0;
             }
         }
-        let (start, height) = (u32::try_from(best.0).ok()?, u32::try_from(best.1).ok()?);
-        if height < MIN_ROWS {
-            return None;
-        }
-        let to_y = y0 + start;
-        let from_y = u32::try_from(i64::from(to_y) + dy).ok()?;
-        debug_assert!(from_y + height <= y1);
-        Some(CopyRect { x: x0, y: from_y, width: x1 - x0, height, to_x: x0, to_y })
+        let (start, len) = (u32::try_from(best.0).ok()?, u32::try_from(best.1).ok()?);
+        (len >= MIN_ROWS).then_some((start, len, d))
     }
 }
 
@@ -154,7 +197,7 @@ mod tests {
         let new = lines(64, 100, 5); // scrolled up by five rows
         let bounds = changed_bounds(&grid, &old, &new).unwrap();
         assert_eq!(bounds, (0, 0, 64, 100));
-        let copy = ScrollFinder::default().find(&grid, &old, &new, bounds).unwrap();
+        let copy = ScrollFinder::default().find(&grid, &old, &new, bounds, Axis::Rows).unwrap();
         assert_eq!(copy, CopyRect { x: 0, y: 5, width: 64, height: 95, to_x: 0, to_y: 0 });
         let mut moved = old.clone();
         apply(&grid, &mut moved, &copy);
@@ -163,12 +206,31 @@ mod tests {
     }
 
     #[test]
+    fn a_sideways_move_is_found() {
+        let grid = Grid::new(100, 40).unwrap();
+        // Every column distinct; the new picture is the old one moved 7 left.
+        let column = |x: u32, y: u32| [(x * 5) as u8, (x / 2) as u8, (y * 3) as u8, 255];
+        let old: Vec<u8> = (0..40).flat_map(|y| (0..100).flat_map(move |x| column(x, y))).collect();
+        let new: Vec<u8> = (0..40).flat_map(|y| (0..100).flat_map(move |x| column(x + 7, y))).collect();
+        let bounds = changed_bounds(&grid, &old, &new).unwrap();
+        let copy = ScrollFinder::default().find(&grid, &old, &new, bounds, Axis::Columns).unwrap();
+        assert_eq!(copy, CopyRect { x: 7, y: 0, width: 93, height: 40, to_x: 0, to_y: 0 });
+        let mut moved = old;
+        apply(&grid, &mut moved, &copy);
+        for y in 0..40 {
+            let row = y * 100 * BPP;
+            assert_eq!(moved[row..row + 93 * BPP], new[row..row + 93 * BPP]);
+        }
+    }
+
+    #[test]
     fn unrelated_pictures_give_no_copy() {
         let grid = Grid::new(64, 100).unwrap();
         let old = lines(64, 100, 0);
         let new: Vec<u8> = old.iter().map(|b| b.wrapping_mul(31).wrapping_add(1)).collect();
         let bounds = changed_bounds(&grid, &old, &new).unwrap();
-        assert_eq!(ScrollFinder::default().find(&grid, &old, &new, bounds), None);
+        assert_eq!(ScrollFinder::default().find(&grid, &old, &new, bounds, Axis::Rows), None);
+        assert_eq!(ScrollFinder::default().find(&grid, &old, &new, bounds, Axis::Columns), None);
         assert_eq!(changed_bounds(&grid, &old, &old), None);
     }
 }

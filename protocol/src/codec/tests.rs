@@ -119,6 +119,53 @@ proptest! {
     }
 }
 
+/// Columns `left..left + w` of a `page_w`-wide page.
+fn window(page: &[u8], page_w: u32, left: u32, w: u32, h: u32) -> Vec<u8> {
+    (0..h as usize)
+        .flat_map(|y| {
+            let row = (y * page_w as usize + left as usize) * 4;
+            page[row..row + w as usize * 4].iter().copied()
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// The same sideways: a wide page panned by random offsets.
+    #[test]
+    fn panned_frames_round_trip(
+        w in 64u32..240, h in 64u32..200, seed in any::<u32>(),
+        shifts in proptest::collection::vec(-70i32..70, 1..5),
+    ) {
+        let page = text_page(w * 3, h, seed);
+        let mut enc = Encoder::new(1).unwrap();
+        let mut dec = Decoder::new().unwrap();
+        let mut left = w as i32;
+        for shift in std::iter::once(0).chain(shifts) {
+            left = (left + shift).clamp(0, (2 * w) as i32);
+            let pixels = window(&page, w * 3, left as u32, w, h);
+            if let Some(f) = enc.encode(w, h, &pixels).unwrap() {
+                let wire = crate::wire::encode(&f);
+                dec.apply(&crate::wire::decode(&wire).unwrap()).unwrap();
+            }
+            prop_assert_eq!(dec.framebuffer().unwrap(), (w, h, pixels.as_slice()));
+        }
+    }
+}
+
+#[test]
+fn panning_sideways_goes_as_a_copy() {
+    let (w, h) = (640, 256);
+    let page = text_page(w * 2, h, 5);
+    let mut enc = Encoder::new(1).unwrap();
+    let first = enc.encode(w, h, &window(&page, w * 2, 0, w, h)).unwrap().unwrap();
+    let frame = enc.encode(w, h, &window(&page, w * 2, 30, w, h)).unwrap().unwrap();
+    assert_eq!(frame.copies.len(), 1, "{:?}", frame.copies);
+    assert_eq!((frame.copies[0].x, frame.copies[0].to_x), (30, 0));
+    assert!(frame.stream.len() * 4 < first.stream.len(), "{} vs {}", frame.stream.len(), first.stream.len());
+}
+
 /// A page of "text": dark glyph-ish marks on a light ground, every row
 /// different from its neighbours.
 fn text_page(w: u32, h: u32, seed: u32) -> Vec<u8> {
