@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use tether_protocol::channel::control::Consent;
+use tether_protocol::channel::control::{Consent, Monitor};
 use tether_protocol::channel::cursor::{self, CursorShape, MAX_CURSOR_EDGE};
 use tether_transport::peer::ChannelSend;
 use tokio::sync::watch;
@@ -108,12 +108,14 @@ impl CursorSource for XfixesSource {
     }
 }
 
-/// Sends the pointer while viewing is granted, until the channel closes.
+/// Sends the pointer while viewing is granted, on the shared monitor's
+/// pixels, until the channel closes.
 /// Without a pointer to read (no X server), it says so once and idles.
 pub(crate) async fn stream_cursor(
     mut send: ChannelSend<cursor::AgentToConsole>,
     source: Result<Box<dyn CursorSource>, CaptureError>,
     mut consent: watch::Receiver<Consent>,
+    mut monitor: watch::Receiver<Monitor>,
 ) -> Result<(), AgentError> {
     let mut source = match source {
         Ok(s) => s,
@@ -124,6 +126,11 @@ pub(crate) async fn stream_cursor(
     };
     let mut sent: Option<Pointer> = None;
     loop {
+        if monitor.has_changed().unwrap_or(false) {
+            // Another monitor: the same spot is somewhere else on it.
+            monitor.mark_unchanged();
+            sent = None;
+        }
         if consent.borrow().view {
             match source.pointer() {
                 Ok(now) => {
@@ -134,7 +141,12 @@ pub(crate) async fn stream_cursor(
                         }
                     }
                     if sent.as_ref().is_none_or(|s| (s.x, s.y) != (now.x, now.y)) {
-                        send.send(&cursor::AgentToConsole::Position { x: now.x, y: now.y }).await?;
+                        // On the shared monitor's pixels.
+                        let (x, y) = {
+                            let m = monitor.borrow();
+                            (now.x.saturating_sub(m.x), now.y.saturating_sub(m.y))
+                        };
+                        send.send(&cursor::AgentToConsole::Position { x, y }).await?;
                     }
                     sent = Some(now);
                 }

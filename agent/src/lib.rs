@@ -11,6 +11,7 @@ pub mod input;
 pub mod screen;
 pub mod session;
 mod stream;
+pub mod x11;
 
 use tether_protocol::codec::CodecError;
 use tether_protocol::handshake::HandshakeError;

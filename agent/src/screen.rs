@@ -1,4 +1,7 @@
 //! Screen capture behind the `ScreenSource` trait; xcap is the portable path.
+//! A source shares one monitor at a time and can list and switch them.
+
+use tether_protocol::channel::control::{MAX_MONITOR_NAME, MAX_MONITORS, Monitor};
 
 /// One captured picture: RGBA rows, top to bottom.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +32,18 @@ pub trait ScreenSource: Send {
 
     /// The screen size in pixels.
     fn size(&self) -> (u32, u32);
+
+    /// The monitors there are, and the id of the one shared now.
+    fn monitors(&self) -> (Vec<Monitor>, u32) {
+        let (width, height) = self.size();
+        let only = Monitor { id: 0, name: "screen".into(), x: 0, y: 0, width, height, primary: true };
+        (vec![only], 0)
+    }
+
+    /// Shares monitor `id` from now on.
+    fn select(&mut self, id: u32) -> Result<(), CaptureError> {
+        if id == 0 { Ok(()) } else { Err(CaptureError::NoScreen(format!("there is no monitor {id}"))) }
+    }
 }
 
 /// The primary monitor through xcap.
@@ -50,7 +65,43 @@ impl XcapSource {
     }
 }
 
+/// The protocol's description of an xcap monitor.
+fn describe(m: &xcap::Monitor) -> Option<Monitor> {
+    let mut name = m.name().unwrap_or_default();
+    if name.len() > MAX_MONITOR_NAME {
+        let mut end = MAX_MONITOR_NAME;
+        while !name.is_char_boundary(end) {
+            end -= 1;
+        }
+        name.truncate(end);
+    }
+    Some(Monitor {
+        id: m.id().ok()?,
+        name,
+        x: m.x().ok()?,
+        y: m.y().ok()?,
+        width: m.width().ok()?,
+        height: m.height().ok()?,
+        primary: m.is_primary().unwrap_or(false),
+    })
+}
+
 impl ScreenSource for XcapSource {
+    fn monitors(&self) -> (Vec<Monitor>, u32) {
+        let all = xcap::Monitor::all().unwrap_or_default();
+        let list: Vec<Monitor> = all.iter().filter_map(describe).take(MAX_MONITORS).collect();
+        (list, self.monitor.id().unwrap_or(0))
+    }
+
+    fn select(&mut self, id: u32) -> Result<(), CaptureError> {
+        let all = xcap::Monitor::all().map_err(|e| CaptureError::NoScreen(e.to_string()))?;
+        self.monitor = all
+            .into_iter()
+            .find(|m| m.id().ok() == Some(id))
+            .ok_or_else(|| CaptureError::NoScreen(format!("monitor {id} is gone")))?;
+        Ok(())
+    }
+
     fn capture(&mut self) -> Result<Captured, CaptureError> {
         let img = self.monitor.capture_image().map_err(|e| CaptureError::Failed(e.to_string()))?;
         let (width, height) = img.dimensions();

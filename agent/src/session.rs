@@ -176,6 +176,7 @@ async fn report(sender: &Mutex<SignalSender>, r: SessionReport) {
 pub async fn run(opts: AgentOptions, platform: Platform) -> Result<EndReason, AgentError> {
     let source = (platform.screen)()?;
     let screen_size = source.size();
+    let (monitors, active) = source.monitors();
     let mut client = SignalClient::connect(&opts.server, &opts.trust).await?;
     let paired = match pair(&mut client, &opts.code, opts.relay_only).await {
         Ok(p) => p,
@@ -218,13 +219,25 @@ pub async fn run(opts: AgentOptions, platform: Platform) -> Result<EndReason, Ag
     notify(&platform.events, AgentEvent::Consent(Consent { view, control: false }));
 
     let outcome = if view {
+        let shared = monitors.iter().find(|m| m.id == active).cloned().unwrap_or(control::Monitor {
+            id: active,
+            name: String::new(),
+            x: 0,
+            y: 0,
+            width: screen_size.0,
+            height: screen_size.1,
+            primary: true,
+        });
+        control_send.send(&control::AgentToConsole::Monitors { list: monitors.clone(), active }).await?;
+        let (monitor_tx, monitor_rx) = watch::channel(shared);
         let pipeline = Pipeline { source, encoder: Encoder::new(DEFAULT_LEVEL)? };
         let (sink, input_thread) = stream::spawn_input_thread(platform.input);
         let (screen_send, screen_recv) = channels.screen;
         let (_, input_recv) = channels.input;
         let (mut chat_send, chat_recv) = channels.chat;
         let (cursor_send, _) = channels.cursor;
-        let pointer = cursor::stream_cursor(cursor_send, (platform.cursor)(), consent_rx.clone());
+        let pointer =
+            cursor::stream_cursor(cursor_send, (platform.cursor)(), consent_rx.clone(), monitor_rx.clone());
         let mut commands = platform.commands;
         let events = platform.events.clone();
         let mut chat_id = 0;
@@ -237,6 +250,18 @@ pub async fn run(opts: AgentOptions, platform: Platform) -> Result<EndReason, Ag
                         Some(control::ConsoleToAgent::End) => return Ok(EndReason::TechnicianEnded),
                         Some(control::ConsoleToAgent::RequestControl) => {
                             ask(&platform.consent, &who, Permission::Control).await
+                        }
+                        Some(control::ConsoleToAgent::SelectMonitor { id }) => {
+                            match monitors.iter().find(|m| m.id == id) {
+                                Some(m) => {
+                                    info!(monitor = %m.name, "the technician switched monitors");
+                                    monitor_tx.send_replace(m.clone());
+                                    let list = monitors.clone();
+                                    control_send.send(&control::AgentToConsole::Monitors { list, active: id }).await?;
+                                }
+                                None => warn!(id, "the technician asked for a monitor that does not exist"),
+                            }
+                            continue;
                         }
                     },
                     command = next_command(&mut commands) => match command {
@@ -273,11 +298,12 @@ pub async fn run(opts: AgentOptions, platform: Platform) -> Result<EndReason, Ag
                 }
             }
         };
-        let mut input = Box::pin(stream::forward_input(input_recv, sink, consent_rx.clone(), screen_size));
+        let mut input =
+            Box::pin(stream::forward_input(input_recv, sink, consent_rx.clone(), monitor_rx.clone()));
         let mut input_done = false;
         let outcome = tokio::select! {
             r = control_loop => r,
-            r = stream::stream_screen(screen_send, screen_recv, pipeline, consent_rx.clone()) => r.map(|()| EndReason::ConnectionClosed),
+            r = stream::stream_screen(screen_send, screen_recv, pipeline, consent_rx.clone(), monitor_rx) => r.map(|()| EndReason::ConnectionClosed),
             r = &mut input => { input_done = true; r.map(|()| EndReason::ConnectionClosed) }
             r = receive_chat(chat_recv, &platform.events) => r.map(|()| EndReason::ConnectionClosed),
             r = pointer => r.map(|()| EndReason::ConnectionClosed),

@@ -10,7 +10,7 @@
 use std::sync::mpsc as std_mpsc;
 use std::time::{Duration, Instant};
 
-use tether_protocol::channel::control::Consent;
+use tether_protocol::channel::control::{Consent, Monitor};
 use tether_protocol::channel::input::{self, MAX_TEXT_BYTES};
 use tether_protocol::channel::screen;
 use tether_protocol::codec::{EncodedFrame, Encoder};
@@ -36,6 +36,13 @@ pub(crate) struct Pipeline {
 }
 
 impl Pipeline {
+    /// Shares monitor `id` from the next capture on, starting with a full frame.
+    fn switch(&mut self, id: u32) -> Result<(), AgentError> {
+        self.source.select(id)?;
+        self.encoder.force_full();
+        Ok(())
+    }
+
     fn next(&mut self) -> Result<Option<EncodedFrame>, AgentError> {
         let c = self.source.capture()?;
         Ok(self.encoder.encode(c.width, c.height, &c.rgba)?)
@@ -48,15 +55,21 @@ pub(crate) async fn stream_screen(
     mut recv: ChannelRecv<screen::ConsoleToAgent>,
     mut pipeline: Pipeline,
     mut consent: watch::Receiver<Consent>,
+    mut monitor: watch::Receiver<Monitor>,
 ) -> Result<(), AgentError> {
     let epoch = Instant::now();
+    let mut switch_to = None;
     let mut credits = Credits::new(DEFAULT_WINDOW);
     let mut idle = Duration::ZERO;
     loop {
         let viewing = consent.borrow().view;
         if viewing && credits.can_send() {
+            let switch = switch_to.take();
             let (p, result) = tokio::task::spawn_blocking(move || {
-                let r = pipeline.next();
+                let r = match switch {
+                    Some(id) => pipeline.switch(id).and_then(|()| pipeline.next()),
+                    None => pipeline.next(),
+                };
                 (pipeline, r)
             })
             .await
@@ -82,6 +95,10 @@ pub(crate) async fn stream_screen(
                 None => return Ok(()),
             },
             changed = consent.changed() => if changed.is_err() { return Ok(()) },
+            changed = monitor.changed() => {
+                if changed.is_err() { return Ok(()) }
+                switch_to = Some(monitor.borrow_and_update().id);
+            }
             () = tokio::time::sleep(wait) => {}
         }
     }
@@ -124,7 +141,7 @@ pub(crate) async fn forward_input(
     mut recv: ChannelRecv<input::ConsoleToAgent>,
     sink: std_mpsc::Sender<input::ConsoleToAgent>,
     consent: watch::Receiver<Consent>,
-    screen: (u32, u32),
+    monitor: watch::Receiver<Monitor>,
 ) -> Result<(), AgentError> {
     while let Some(mut event) = recv.recv().await? {
         if !consent.borrow().control {
@@ -137,8 +154,14 @@ pub(crate) async fn forward_input(
                 continue;
             }
             input::ConsoleToAgent::PointerMove { x, y } => {
-                *x = (*x).min(screen.0.saturating_sub(1));
-                *y = (*y).min(screen.1.saturating_sub(1));
+                // Pixels on the shared monitor, placed on the whole desktop.
+                let m = monitor.borrow();
+                let on = |v: u32, size: u32, origin: i32| {
+                    let v = i64::from(v.min(size.saturating_sub(1))) + i64::from(origin);
+                    u32::try_from(v.max(0)).unwrap_or(0)
+                };
+                *x = on(*x, m.width, m.x);
+                *y = on(*y, m.height, m.y);
             }
             _ => {}
         }

@@ -112,6 +112,20 @@ pub async fn run(session: &mut LiveSession, commands: &[Command]) -> Result<Scri
                 let shape = pointer().shape.map(|s| (s.width, s.height)).unwrap_or_default();
                 println!("cursor: {x} {y} shape {}x{}", shape.0, shape.1);
             }
+            Command::Monitor(wanted) => {
+                let view = session.view.clone();
+                let monitors =
+                    move || view.lock().unwrap_or_else(std::sync::PoisonError::into_inner).monitors.clone();
+                wait_until(WAIT_LIMIT, "the customer's monitors", || !monitors().0.is_empty()).await?;
+                let id = monitors()
+                    .0
+                    .iter()
+                    .find(|m| m.name == *wanted || m.id.to_string() == *wanted)
+                    .map(|m| m.id)
+                    .ok_or_else(|| ScriptRunError::Expectation(format!("a monitor called {wanted}")))?;
+                session.select_monitor(id).await?;
+                wait_until(WAIT_LIMIT, "the monitor to be shared", || monitors().1 == id).await?;
+            }
             Command::ExpectPath(want) => {
                 if session.path.kind != *want {
                     return Err(ScriptRunError::Expectation(format!("path {want}, got {}", session.path)));

@@ -7,7 +7,8 @@
 //! `wait-idle MS` (until no frame arrived for MS, at most 30 s),
 //! `wait-frame` (until the first frame, then prints when it arrived, for
 //! timing), `wait-cursor X Y` (until the customer's pointer is there, with
-//! its shape known) and `chat TEXT`. Blank lines and lines starting with `#` are skipped.
+//! its shape known), `monitor NAME|ID` (share that monitor; the agent lists
+//! them as `monitors:` lines) and `chat TEXT`. Blank lines and lines starting with `#` are skipped.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -40,6 +41,8 @@ pub enum Command {
     WaitFrame,
     /// Wait until the customer's pointer is at (x, y) with a known shape.
     WaitCursor(i32, i32),
+    /// Share the monitor with this name or id.
+    Monitor(String),
     /// Send a chat message.
     Chat(String),
     /// End the session.
@@ -78,6 +81,7 @@ fn parse_line(line: &str) -> Result<Option<Command>, String> {
         "wait-control" => Command::WaitControl,
         "wait-frame" => Command::WaitFrame,
         "wait-cursor" => Command::WaitCursor(number(args.next(), "X")?, number(args.next(), "Y")?),
+        "monitor" if !rest.is_empty() => Command::Monitor(rest.to_owned()),
         "snapshot" if rest.ends_with(".png") => Command::Snapshot(PathBuf::from(rest)),
         "snapshot" => return Err("snapshot needs a PATH ending in .png".into()),
         "expect-path" => Command::ExpectPath(match rest {
@@ -88,6 +92,7 @@ fn parse_line(line: &str) -> Result<Option<Command>, String> {
         "chat" if !rest.is_empty() => Command::Chat(rest.to_owned()),
         "end" => Command::End,
         "type" | "chat" => return Err(format!("{word} needs text")),
+        "monitor" => return Err("monitor needs a NAME or ID".into()),
         other => return Err(format!("unknown command {other:?}")),
     };
     if matches!(cmd, Command::Move(..) | Command::Wait(_) | Command::WaitIdle(_) | Command::WaitCursor(..))

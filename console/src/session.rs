@@ -176,6 +176,8 @@ pub struct View {
     pub copies: u64,
     /// The customer's pointer.
     pub pointer: Pointer,
+    /// The customer's monitors and the id of the shared one.
+    pub monitors: (Vec<control::Monitor>, u32),
     /// When the last frame arrived.
     pub last_frame: Option<Instant>,
     /// When the first frame arrived, by the wall clock (for timing across
@@ -246,6 +248,7 @@ impl LiveSession {
             bytes: 0,
             copies: 0,
             pointer: Pointer::default(),
+            monitors: (Vec::new(), 0),
             last_frame: None,
             first_frame: None,
             screen: (0, 0),
@@ -287,6 +290,11 @@ impl LiveSession {
     /// Asks the customer for control.
     pub async fn request_control(&mut self) -> Result<(), ConsoleError> {
         Ok(self.control.send(&control::ConsoleToAgent::RequestControl).await?)
+    }
+
+    /// Asks the agent to share monitor `id` (from [`View::monitors`]).
+    pub async fn select_monitor(&mut self, id: u32) -> Result<(), ConsoleError> {
+        Ok(self.control.send(&control::ConsoleToAgent::SelectMonitor { id }).await?)
     }
 
     /// The current round-trip time.
@@ -445,6 +453,18 @@ async fn receive_control(
     while let Ok(Some(msg)) = recv.recv().await {
         match msg {
             control::AgentToConsole::Hello { width, height } => lock(&view).screen = (width, height),
+            control::AgentToConsole::Monitors { mut list, active } => {
+                list.truncate(control::MAX_MONITORS);
+                let names: Vec<String> = list
+                    .iter()
+                    .map(|m| {
+                        let star = if m.id == active { "*" } else { "" };
+                        format!("{star}{} {} {}x{}{:+}{:+}", m.id, m.name, m.width, m.height, m.x, m.y)
+                    })
+                    .collect();
+                println!("monitors: {}", names.join(", "));
+                lock(&view).monitors = (list, active);
+            }
             control::AgentToConsole::Consent(c) => {
                 println!("consent: view={} control={}", c.view, c.control);
                 consent.send_replace(c);

@@ -16,6 +16,20 @@ pub struct Rgb {
     pub pixels: Vec<u8>,
 }
 
+impl Rgb {
+    /// The `width`×`height` part whose top left is (`x`, `y`), which must be inside.
+    #[must_use]
+    pub fn crop(&self, x: u32, y: u32, width: u32, height: u32) -> Self {
+        let pixels = (y..y + height)
+            .flat_map(|row| {
+                let start = ((row * self.width + x) * 3) as usize;
+                self.pixels[start..start + (width * 3) as usize].iter().copied()
+            })
+            .collect();
+        Self { width, height, pixels }
+    }
+}
+
 /// Reads any 8-bit PNG as RGB.
 pub fn read_png(path: &Path) -> anyhow::Result<Rgb> {
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;

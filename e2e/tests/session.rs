@@ -1,6 +1,7 @@
 //! A real session on a real X display: pixel-exact frames (also while text
-//! scrolls, sent as copies), the customer's pointer and its shape, input
-//! that lands, and input that is dropped without control consent.
+//! scrolls, sent as copies), the customer's pointer and its shape, a switch
+//! to another monitor, input that lands, and input that is dropped without
+//! control consent.
 
 use std::time::{Duration, Instant};
 
@@ -94,6 +95,40 @@ fn the_customers_pointer_reaches_the_console_with_its_shape() -> anyhow::Result<
         .and_then(|(w, h)| Some((w.parse::<u32>().ok()?, h.parse::<u32>().ok()?)))
         .unwrap_or_default();
     assert!(line.starts_with("cursor: 321 234 shape ") && w > 0 && h > 0, "{line}");
+    Ok(())
+}
+
+#[test]
+fn the_technician_switches_to_another_monitor() -> anyhow::Result<()> {
+    let scene = Scene::new(&[])?;
+    // Two monitors side by side on the 1280×800 display, as RandR sees a
+    // dual-head desktop.
+    for (name, geometry) in [("LEFT", "640/170x800/210+0+0"), ("RIGHT", "640/170x800/210+640+0")] {
+        scene.x_client("xrandr", &["--setmonitor", name, geometry, "none"])?.wait_exit(STEP)?;
+    }
+    let _xterm = scene.x_client(
+        "xterm",
+        &["-geometry", "40x10+700+100", "-e", "sh", "-c", "printf 'on the right monitor\\n'; exec sleep 600"],
+    )?;
+    scene.wait_window("xterm")?;
+    let snap = scene.path("right.png");
+    let script = format!(
+        "wait-control\nwait-frame\nmonitor RIGHT\nwait 300\nwait-idle 800\nsnapshot {}\nmove 100 50\nwait 400\nend\n",
+        snap.display()
+    );
+    let mut console = scene.console(&script)?;
+    let code = read_code(&console)?;
+    let mut agent = scene.agent(&code, Some("view,control"))?;
+    assert!(console.wait_exit(STEP)?.success(), "console failed:\n{}", console.all_output());
+    assert!(agent.wait_exit(STEP)?.success(), "agent failed:\n{}", agent.all_output());
+
+    let out = console.all_output();
+    assert!(out.contains(" LEFT 640x800+0+0") && out.contains(" RIGHT 640x800+640+0"), "{out}");
+    let ours = read_png(&snap)?;
+    let right = capture_display(&scene.x.display, &scene.path("reference.png"))?.crop(640, 0, 640, 800);
+    assert_eq!(differing_pixels(&ours, &right)?, 0, "the picture is not the right monitor");
+    // The technician's pointer lands on the right monitor's pixels.
+    assert_eq!(scene.pointer()?, (740, 50));
     Ok(())
 }
 

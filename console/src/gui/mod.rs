@@ -296,6 +296,7 @@ impl App {
                     Some(session::Event::End) if !r.end() => return Task::done(Message::Ended(id)),
                     Some(session::Event::End) => {}
                     Some(session::Event::Dashboard) => self.show(Screen::Dashboard),
+                    Some(session::Event::Monitor(id)) => r.act(Act::Monitor(id)),
                     None => {}
                 }
             }

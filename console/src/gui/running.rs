@@ -23,6 +23,8 @@ pub enum Act {
     Greet,
     /// Ask for control.
     RequestControl,
+    /// Share another of the customer's monitors.
+    Monitor(u32),
     /// Send a chat line.
     Chat(String),
     /// Send input.
@@ -134,6 +136,9 @@ impl Running {
         if v.chat.len() != view.chat.len() || v.chat.last() != view.chat.last() {
             view.chat.clone_from(&v.chat);
         }
+        if v.monitors.1 != view.monitors.1 || v.monitors.0.len() != view.monitors.0.len() {
+            view.monitors = (v.monitors.0.iter().map(|m| (m.id, m.name.clone())).collect(), v.monitors.1);
+        }
         let shown = (v.frames, v.pointer.version);
         if visible
             && self.shown_frames != Some(shown)
@@ -189,6 +194,7 @@ fn worker(
             let sent = match act {
                 Act::Greet => s.greet().await,
                 Act::RequestControl => s.request_control().await,
+                Act::Monitor(id) => s.select_monitor(id).await,
                 Act::Chat(line) => s.chat(&line).await,
                 Act::Input(event) => s.input(event).await,
                 Act::End => Ok(()),

@@ -42,6 +42,8 @@ pub struct Session {
     pub reconnecting: bool,
     /// The chat so far.
     pub chat: Vec<(ChatAuthor, String)>,
+    /// The customer's monitors (id, name) and the shared one's id.
+    pub monitors: (Vec<(u32, String)>, u32),
     draft: String,
     actual_size: bool,
 }
@@ -67,6 +69,8 @@ pub enum Message {
     SendChat,
     /// Back to the dashboard; the session goes on.
     Dashboard,
+    /// Share this monitor of the customer's.
+    Monitor(u32),
 }
 
 /// What the app must do.
@@ -82,6 +86,8 @@ pub enum Event {
     Chat(String),
     /// Show the dashboard.
     Dashboard,
+    /// Ask the agent to share this monitor.
+    Monitor(u32),
 }
 
 impl Session {
@@ -95,6 +101,7 @@ impl Session {
             ended: None,
             reconnecting: false,
             chat: Vec::new(),
+            monitors: (Vec::new(), 0),
             draft: String::new(),
             actual_size: false,
         }
@@ -114,6 +121,7 @@ impl Session {
             Message::End => return Some(Event::End),
             Message::RequestControl => return Some(Event::RequestControl),
             Message::Dashboard => return Some(Event::Dashboard),
+            Message::Monitor(id) => return (id != self.monitors.1).then_some(Event::Monitor(id)),
             _ => {}
         }
         let (w, h) = self.picture.as_ref().map(|(_, w, h)| (*w, *h))?;
@@ -143,7 +151,8 @@ impl Session {
             | Message::End
             | Message::Draft(_)
             | Message::SendChat
-            | Message::Dashboard => None,
+            | Message::Dashboard
+            | Message::Monitor(_) => None,
         }
     }
 
@@ -183,6 +192,21 @@ impl Session {
         }
     }
 
+    /// One button per monitor when the customer has several; the shared
+    /// one stands out.
+    fn monitor_buttons(&self) -> Element<'_, Message> {
+        let (list, active) = &self.monitors;
+        if list.len() < 2 {
+            return row![].into();
+        }
+        list.iter()
+            .fold(row![].spacing(4), |r, (id, name)| {
+                let style = if id == active { button::primary } else { button::secondary };
+                r.push(button(text(format!("Screen {name}"))).on_press(Message::Monitor(*id)).style(style))
+            })
+            .into()
+    }
+
     /// The screen.
     pub fn view(&self) -> Element<'_, Message> {
         let control = if self.consent.control {
@@ -199,6 +223,7 @@ impl Session {
                 .on_press_maybe((!self.consent.control).then_some(Message::RequestControl)),
             button(text(if self.actual_size { "Fit to window" } else { "Actual size" }))
                 .on_press(Message::ToggleFit),
+            self.monitor_buttons(),
             space::horizontal(),
             button(text(if self.ended.is_some() { "Close" } else { "End session" }))
                 .on_press(Message::End)
@@ -295,6 +320,21 @@ mod tests {
         s.chat.push((ChatAuthor::Customer, "thanks".into()));
         let mut ui = simulator(s.view());
         assert!(ui.find("Customer: thanks").is_ok());
+    }
+
+    #[test]
+    fn monitor_buttons_switch_to_another_monitor() {
+        let mut s = session_with_picture();
+        s.monitors = (vec![(7, "LEFT".into()), (9, "RIGHT".into())], 7);
+        let mut ui = simulator(s.view());
+        ui.click("Screen RIGHT").unwrap();
+        let messages: Vec<_> = ui.into_messages().collect();
+        let events: Vec<_> = messages.into_iter().filter_map(|m| s.update(m)).collect();
+        assert_eq!(events, vec![Event::Monitor(9)]);
+        // The shared one again is nothing to do; one monitor shows no buttons.
+        assert_eq!(s.update(Message::Monitor(7)), None);
+        s.monitors = (vec![(7, "LEFT".into())], 7);
+        assert!(simulator(s.view()).find("Screen LEFT").is_err());
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! Protocol flow: the console sends `Hello`; the agent answers with `Hello`
 //! (screen size) and then `Consent` whenever it changes. The console asks
 //! for control with `RequestControl`; the agent asks its customer and answers
-//! with a new `Consent`. Either side sends `End` / `Ended` to finish.
+//! with a new `Consent`. The agent lists the customer's monitors with
+//! `Monitors`, and again whenever the console picks another one with
+//! `SelectMonitor`. Either side sends `End` / `Ended` to finish.
 
 use serde::{Deserialize, Serialize};
 
@@ -14,6 +16,30 @@ pub struct Consent {
     pub view: bool,
     /// The technician may move the pointer and type.
     pub control: bool,
+}
+
+/// Most monitors listed.
+pub const MAX_MONITORS: usize = 16;
+/// Longest monitor name, in bytes.
+pub const MAX_MONITOR_NAME: usize = 64;
+
+/// One of the customer's monitors, placed on their whole desktop.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Monitor {
+    /// The agent's id for it.
+    pub id: u32,
+    /// What the system calls it.
+    pub name: String,
+    /// Left edge on the desktop.
+    pub x: i32,
+    /// Top edge on the desktop.
+    pub y: i32,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// The primary monitor.
+    pub primary: bool,
 }
 
 /// Console to agent.
@@ -28,6 +54,11 @@ pub enum ConsoleToAgent {
     },
     /// Ask the customer for control.
     RequestControl,
+    /// Share this monitor instead (an id from `Monitors`).
+    SelectMonitor {
+        /// The monitor's id.
+        id: u32,
+    },
     /// The technician ends the session.
     End,
 }
@@ -44,6 +75,13 @@ pub enum AgentToConsole {
     },
     /// The customer's current answers.
     Consent(Consent),
+    /// The customer's monitors, and the one being shared.
+    Monitors {
+        /// At most [`MAX_MONITORS`].
+        list: Vec<Monitor>,
+        /// The id of the shared one.
+        active: u32,
+    },
     /// The agent ends the session, with a reason a person can read.
     Ended {
         /// Why.
@@ -60,10 +98,13 @@ mod tests {
     proptest! {
         #[test]
         fn round_trips(t in ".{0,20}", o in ".{0,20}", w in any::<u32>(), v in any::<bool>(), c in any::<bool>()) {
-            round_trip(&ConsoleToAgent::Hello { technician: t.clone(), organisation: o });
+            round_trip(&ConsoleToAgent::Hello { technician: t.clone(), organisation: o.clone() });
             round_trip(&ConsoleToAgent::RequestControl);
             round_trip(&AgentToConsole::Hello { width: w, height: w / 2 });
             round_trip(&AgentToConsole::Consent(Consent { view: v, control: c }));
+            round_trip(&ConsoleToAgent::SelectMonitor { id: w });
+            let m = Monitor { id: w, name: o.clone(), x: -5, y: 7, width: w, height: w / 3, primary: v };
+            round_trip(&AgentToConsole::Monitors { list: vec![m], active: w });
             round_trip(&AgentToConsole::Ended { reason: t });
         }
 
