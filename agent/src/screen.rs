@@ -1,6 +1,7 @@
 //! Screen capture behind the `ScreenSource` trait; xcap is the portable path.
 //! A source shares one monitor at a time and can list and switch them.
 
+use tether_protocol::channel::clip_to;
 use tether_protocol::channel::control::{MAX_MONITOR_NAME, MAX_MONITORS, Monitor};
 
 /// One captured picture: RGBA rows, top to bottom.
@@ -67,14 +68,7 @@ impl XcapSource {
 
 /// The protocol's description of an xcap monitor.
 fn describe(m: &xcap::Monitor) -> Option<Monitor> {
-    let mut name = m.name().unwrap_or_default();
-    if name.len() > MAX_MONITOR_NAME {
-        let mut end = MAX_MONITOR_NAME;
-        while !name.is_char_boundary(end) {
-            end -= 1;
-        }
-        name.truncate(end);
-    }
+    let name = clip_to(&m.name().unwrap_or_default(), MAX_MONITOR_NAME).to_owned();
     Some(Monitor {
         id: m.id().ok()?,
         name,

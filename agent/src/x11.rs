@@ -3,6 +3,7 @@
 //! them, which xcap does not list), and `GetImage` of the shared one's area
 //! of the root window.
 
+use tether_protocol::channel::clip_to;
 use tether_protocol::channel::control::{MAX_MONITOR_NAME, MAX_MONITORS, Monitor};
 use x11rb::connection::Connection;
 use x11rb::protocol::randr::ConnectionExt as _;
@@ -27,17 +28,6 @@ impl std::fmt::Debug for X11Source {
 
 fn failed(e: impl std::fmt::Display) -> CaptureError {
     CaptureError::Failed(e.to_string())
-}
-
-fn clip_name(mut name: String) -> String {
-    if name.len() > MAX_MONITOR_NAME {
-        let mut end = MAX_MONITOR_NAME;
-        while !name.is_char_boundary(end) {
-            end -= 1;
-        }
-        name.truncate(end);
-    }
-    name
 }
 
 impl X11Source {
@@ -88,7 +78,7 @@ impl X11Source {
             }
             out.push(Monitor {
                 id: m.name,
-                name: clip_name(name),
+                name: clip_to(&name, MAX_MONITOR_NAME).to_owned(),
                 x: i32::from(m.x),
                 y: i32::from(m.y),
                 width: u32::from(m.width),

@@ -8,14 +8,7 @@ pub const MAX_CHAT_BYTES: usize = 4096;
 /// `text` cut to at most [`MAX_CHAT_BYTES`], on a character boundary.
 #[must_use]
 pub fn clip(text: &str) -> &str {
-    if text.len() <= MAX_CHAT_BYTES {
-        return text;
-    }
-    let mut end = MAX_CHAT_BYTES;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
+    super::clip_to(text, MAX_CHAT_BYTES)
 }
 
 /// One chat line; the same shape in both directions.

@@ -11,6 +11,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::crypt::StreamTag;
 
+/// `text` cut to at most `max` bytes, on a character boundary.
+#[must_use]
+pub fn clip_to(text: &str, max: usize) -> &str {
+    let mut end = max.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 /// Every channel, with its id on the wire (the first byte of its stream).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[repr(u8)]
