@@ -42,6 +42,17 @@ const GATHER_TIMEOUT: Duration = Duration::from_secs(3);
 /// Longest wait for ICE to find a working pair.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// How often ICE checks its candidate pairs.
+const CHECK_INTERVAL: Duration = Duration::from_millis(50);
+
+/// How long a candidate pair is checked before it counts as failed.
+const PAIR_PATIENCE: Duration = Duration::from_secs(4);
+
+/// The number of checks that fit in `window` at `CHECK_INTERVAL`.
+fn checks_within(window: Duration) -> u16 {
+    u16::try_from(window.as_millis() / CHECK_INTERVAL.as_millis()).unwrap_or(u16::MAX)
+}
+
 /// The STUN/TURN URLs for a session; the embedded server is on the host the
 /// client reached the rendezvous at.
 fn urls(servers: &IceServers, server_ip: IpAddr) -> Vec<Url> {
@@ -140,8 +151,12 @@ pub async fn gather(
         // and draw refusals from TURN servers such as coturn.
         include_loopback: server_ip.is_loopback(),
         // Decide quickly: checks every 50 ms, a relay pair accepted after
-        // 1 s if nothing direct has worked by then.
-        check_interval: Duration::from_millis(50),
+        // 1 s if nothing direct has worked by then. A pair is given up only
+        // after PAIR_PATIENCE of unanswered checks: webrtc-ice counts checks,
+        // not time, and its default of 7 would fail a direct pair after
+        // 400 ms, before a lossy 120 ms line has punched both NATs.
+        check_interval: CHECK_INTERVAL,
+        max_binding_requests: Some(checks_within(PAIR_PATIENCE)),
         srflx_acceptance_min_wait: Some(Duration::from_millis(100)),
         prflx_acceptance_min_wait: Some(Duration::from_millis(200)),
         relay_acceptance_min_wait: Some(Duration::from_millis(1000)),
@@ -290,5 +305,12 @@ mod tests {
         assert!(loopback_lines(&far).is_empty(), "{:?}", far.params.candidates);
         let near = gather(&IceServers::none(), IpAddr::from([127, 0, 0, 1]), false).await.unwrap();
         assert!(!loopback_lines(&near).is_empty(), "{:?}", near.params.candidates);
+    }
+
+    #[test]
+    fn a_pair_is_checked_for_the_whole_patience_window() {
+        assert_eq!(checks_within(PAIR_PATIENCE), 80);
+        assert!(u32::from(checks_within(PAIR_PATIENCE)) * CHECK_INTERVAL >= PAIR_PATIENCE);
+        assert_eq!(checks_within(Duration::from_secs(100_000)), u16::MAX);
     }
 }
