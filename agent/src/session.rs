@@ -230,6 +230,7 @@ pub async fn run(opts: AgentOptions, platform: Platform) -> Result<EndReason, Ag
         });
         control_send.send(&control::AgentToConsole::Monitors { list: monitors.clone(), active }).await?;
         let (monitor_tx, monitor_rx) = watch::channel(shared);
+        let (lossy_tx, lossy_rx) = watch::channel(true);
         let pipeline = Pipeline { source, encoder: Encoder::new(DEFAULT_LEVEL)? };
         let (sink, input_thread) = stream::spawn_input_thread(platform.input);
         let (screen_send, screen_recv) = channels.screen;
@@ -250,6 +251,11 @@ pub async fn run(opts: AgentOptions, platform: Platform) -> Result<EndReason, Ag
                         Some(control::ConsoleToAgent::End) => return Ok(EndReason::TechnicianEnded),
                         Some(control::ConsoleToAgent::RequestControl) => {
                             ask(&platform.consent, &who, Permission::Control).await
+                        }
+                        Some(control::ConsoleToAgent::Lossy { allowed }) => {
+                            info!(allowed, "the technician set lossy photo tiles under pressure");
+                            lossy_tx.send_replace(allowed);
+                            continue;
                         }
                         Some(control::ConsoleToAgent::SelectMonitor { id }) => {
                             match monitors.iter().find(|m| m.id == id) {
@@ -303,7 +309,7 @@ pub async fn run(opts: AgentOptions, platform: Platform) -> Result<EndReason, Ag
         let mut input_done = false;
         let outcome = tokio::select! {
             r = control_loop => r,
-            r = stream::stream_screen(screen_send, screen_recv, pipeline, consent_rx.clone(), monitor_rx) => r.map(|()| EndReason::ConnectionClosed),
+            r = stream::stream_screen(screen_send, screen_recv, pipeline, consent_rx.clone(), monitor_rx, lossy_rx) => r.map(|()| EndReason::ConnectionClosed),
             r = &mut input => { input_done = true; r.map(|()| EndReason::ConnectionClosed) }
             r = receive_chat(chat_recv, &platform.events) => r.map(|()| EndReason::ConnectionClosed),
             r = pointer => r.map(|()| EndReason::ConnectionClosed),

@@ -2,7 +2,10 @@
 //!
 //! Screen: capture and encode run off the async threads; frames go out while
 //! credit allows and viewing is granted. With no change the capture interval
-//! backs off to [`MAX_POLL`], so an idle screen sends nothing.
+//! backs off to [`MAX_POLL`], so an idle screen sends nothing. When frames
+//! queue on a slow link (`Pressure`), photo and video tiles may go lossy, if
+//! the technician allows it; once the screen has been still for
+//! [`REFINE_AFTER`] they are re-sent losslessly, a batch per frame.
 //!
 //! Input: events are executed only while control is granted. Everything else
 //! is dropped and logged, never queued for later.
@@ -14,10 +17,10 @@ use tether_protocol::channel::control::{Consent, Monitor};
 use tether_protocol::channel::input::{self, MAX_TEXT_BYTES};
 use tether_protocol::channel::screen;
 use tether_protocol::codec::{EncodedFrame, Encoder};
-use tether_protocol::pacing::{Credits, DEFAULT_WINDOW};
+use tether_protocol::pacing::{Credits, DEFAULT_WINDOW, Pressure};
 use tether_transport::peer::{ChannelRecv, ChannelSend};
 use tokio::sync::watch;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 use crate::AgentError;
 use crate::input::InputSink;
@@ -28,6 +31,10 @@ const MIN_POLL: Duration = Duration::from_millis(15);
 /// Longest pause between captures while the screen is still.
 pub const MAX_POLL: Duration = Duration::from_millis(100);
 const POLL_STEP: Duration = Duration::from_millis(20);
+/// How long the screen must be still before lossy tiles are refined.
+pub const REFINE_AFTER: Duration = Duration::from_millis(250);
+/// Most tiles one refinement frame re-sends.
+const REFINE_BATCH: usize = 16;
 
 /// Capture plus encode, moved to a blocking thread for each frame.
 pub(crate) struct Pipeline {
@@ -47,6 +54,28 @@ impl Pipeline {
         let c = self.source.capture()?;
         Ok(self.encoder.encode(c.width, c.height, &c.rgba)?)
     }
+
+    /// One capture (after switching monitors, if asked); when nothing
+    /// changed and `refine` is due, a batch of lossy tiles made lossless.
+    fn step(&mut self, switch: Option<u32>, refine: bool) -> Result<Step, AgentError> {
+        if let Some(id) = switch {
+            self.switch(id)?;
+        }
+        if let Some(frame) = self.next()? {
+            return Ok(Step::Changed(frame));
+        }
+        if refine && let Some(frame) = self.encoder.refine(REFINE_BATCH)? {
+            return Ok(Step::Refined(frame));
+        }
+        Ok(Step::Still)
+    }
+}
+
+/// What one pipeline step produced.
+enum Step {
+    Changed(EncodedFrame),
+    Refined(EncodedFrame),
+    Still,
 }
 
 /// Sends frames until the console closes the screen channel.
@@ -56,26 +85,45 @@ pub(crate) async fn stream_screen(
     mut pipeline: Pipeline,
     mut consent: watch::Receiver<Consent>,
     mut monitor: watch::Receiver<Monitor>,
+    lossy: watch::Receiver<bool>,
 ) -> Result<(), AgentError> {
     let epoch = Instant::now();
     let mut switch_to = None;
     let mut credits = Credits::new(DEFAULT_WINDOW);
+    let mut pressure = Pressure::default();
+    let mut quality = None;
+    let mut still_since: Option<Instant> = None;
     let mut idle = Duration::ZERO;
     loop {
         let viewing = consent.borrow().view;
         if viewing && credits.can_send() {
+            let wanted = if *lossy.borrow() { pressure.quality() } else { None };
+            if wanted != quality {
+                info!(quality = ?wanted, "photo tiles now {}", if wanted.is_some() { "lossy" } else { "lossless" });
+                quality = wanted;
+                pipeline.encoder.set_lossy(quality);
+            }
+            let refine = still_since.is_some_and(|t| t.elapsed() >= REFINE_AFTER);
             let switch = switch_to.take();
             let (p, result) = tokio::task::spawn_blocking(move || {
-                let r = match switch {
-                    Some(id) => pipeline.switch(id).and_then(|()| pipeline.next()),
-                    None => pipeline.next(),
-                };
+                let r = pipeline.step(switch, refine);
                 (pipeline, r)
             })
             .await
             .map_err(|_| AgentError::Internal("the capture thread failed"))?;
             pipeline = p;
-            if let Some(frame) = result? {
+            let frame = match result? {
+                Step::Changed(frame) => {
+                    still_since = None;
+                    Some(frame)
+                }
+                Step::Refined(frame) => Some(frame),
+                Step::Still => {
+                    still_since.get_or_insert_with(Instant::now);
+                    None
+                }
+            };
+            if let Some(frame) = frame {
                 let seq = frame.seq;
                 send.send(&screen::AgentToConsole::Frame(frame)).await?;
                 credits.sent(seq, epoch.elapsed());
@@ -88,8 +136,10 @@ pub(crate) async fn stream_screen(
         tokio::select! {
             ack = recv.recv() => match ack? {
                 Some(screen::ConsoleToAgent::Ack { seq }) => {
-                    if let Some(rtt) = credits.acked(seq, epoch.elapsed()) {
+                    let now = epoch.elapsed();
+                    if let Some(rtt) = credits.acked(seq, now) {
                         debug!(seq, rtt_ms = rtt.as_millis(), "frame acknowledged");
+                        pressure.on_ack(rtt, now);
                     }
                 }
                 None => return Ok(()),

@@ -67,6 +67,7 @@ pub async fn run(session: &mut LiveSession, commands: &[Command]) -> Result<Scri
             }
             Command::Wait(d) => tokio::time::sleep(*d).await,
             Command::Chat(text) => session.chat(text).await?,
+            Command::Lossy(allowed) => session.allow_lossy(*allowed).await?,
             Command::WaitControl => {
                 let consent = session.consent.clone();
                 wait_until(WAIT_LIMIT, "control to be granted", || consent.borrow().control).await?;
@@ -74,8 +75,7 @@ pub async fn run(session: &mut LiveSession, commands: &[Command]) -> Result<Scri
             Command::WaitIdle(still) => {
                 let view = session.view.clone();
                 wait_until(WAIT_LIMIT, "the screen to settle", || {
-                    let v = view.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                    v.last_frame.is_some_and(|t| t.elapsed() >= *still)
+                    view.lock().unwrap_or_else(std::sync::PoisonError::into_inner).settled(*still)
                 })
                 .await?;
             }

@@ -156,16 +156,13 @@ async fn print_stats(view: std::sync::Arc<std::sync::Mutex<tether_console::sessi
     let mut last = (0u64, 0u64, Instant::now());
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let (frames, bytes, copies) = {
+        let (line, frames, bytes) = {
             let v = view.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            (v.frames, v.bytes, v.copies)
+            let secs = last.2.elapsed().as_secs_f64();
+            let fps = (v.frames - last.0) as f64 / secs;
+            (v.stats_line(fps, (v.bytes - last.1) as f64 / 1000.0 / secs), v.frames, v.bytes)
         };
-        let secs = last.2.elapsed().as_secs_f64();
-        println!(
-            "stats: fps={:.1} kB/s={:.1} frames={frames} copies={copies}",
-            (frames - last.0) as f64 / secs,
-            (bytes - last.1) as f64 / 1000.0 / secs
-        );
+        println!("{line}");
         last = (frames, bytes, Instant::now());
     }
 }

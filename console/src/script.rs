@@ -8,7 +8,10 @@
 //! `wait-frame` (until the first frame, then prints when it arrived, for
 //! timing), `wait-cursor X Y` (until the customer's pointer is there, with
 //! its shape known), `monitor NAME|ID` (share that monitor; the agent lists
-//! them as `monitors:` lines) and `chat TEXT`. Blank lines and lines starting with `#` are skipped.
+//! them as `monitors:` lines), `lossy on|off` (whether photo tiles may go
+//! lossy under bandwidth pressure; on by default) and `chat TEXT`. Blank
+//! lines and lines starting with `#` are skipped. `wait-idle` also waits
+//! until no tile is left lossy.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -43,6 +46,8 @@ pub enum Command {
     WaitCursor(i32, i32),
     /// Share the monitor with this name or id.
     Monitor(String),
+    /// Allow or forbid lossy photo tiles under pressure.
+    Lossy(bool),
     /// Send a chat message.
     Chat(String),
     /// End the session.
@@ -89,6 +94,11 @@ fn parse_line(line: &str) -> Result<Option<Command>, String> {
             "relay" => PathKind::Relay,
             _ => return Err("expect-path takes direct or relay".into()),
         }),
+        "lossy" => Command::Lossy(match rest {
+            "on" => true,
+            "off" => false,
+            _ => return Err("lossy takes on or off".into()),
+        }),
         "chat" if !rest.is_empty() => Command::Chat(rest.to_owned()),
         "end" => Command::End,
         "type" | "chat" => return Err(format!("{word} needs text")),
@@ -120,15 +130,16 @@ mod tests {
 
     #[test]
     fn parses_every_command() {
-        let s = "# demo\nmove 10 20\nclick left\ntype hello world\nkey Ctrl+c\nwait 50\n\nsnapshot /tmp/a.png\nexpect-path direct\nwait-control\nwait-idle 300\nwait-frame\nchat hi\nwait-cursor 5 -2\nend\n";
+        let s = "# demo\nmove 10 20\nclick left\ntype hello world\nkey Ctrl+c\nwait 50\n\nsnapshot /tmp/a.png\nexpect-path direct\nwait-control\nwait-idle 300\nwait-frame\nlossy off\nchat hi\nwait-cursor 5 -2\nend\n";
         let cmds = parse(s).unwrap();
-        assert_eq!(cmds.len(), 13);
+        assert_eq!(cmds.len(), 14);
         assert_eq!(cmds[9], Command::WaitFrame);
-        assert_eq!(cmds[11], Command::WaitCursor(5, -2));
+        assert_eq!(cmds[10], Command::Lossy(false));
+        assert_eq!(cmds[12], Command::WaitCursor(5, -2));
         assert_eq!(cmds[0], Command::Move(10, 20));
         assert_eq!(cmds[2], Command::Type("hello world".into()));
         assert_eq!(cmds[5], Command::Snapshot("/tmp/a.png".into()));
-        assert_eq!(cmds[12], Command::End);
+        assert_eq!(cmds[13], Command::End);
     }
 
     #[test]
@@ -138,6 +149,7 @@ mod tests {
         assert!(e.message.contains("missing Y"));
         assert!(parse("jump 3").unwrap_err().message.contains("unknown command"));
         assert!(parse("snapshot out.jpg").is_err());
+        assert!(parse("lossy maybe").unwrap_err().message.contains("on or off"));
         assert!(parse("click sideways").is_err());
         assert!(parse("wait -5").is_err());
         assert!(parse("expect-path carrier-pigeon").is_err());

@@ -12,7 +12,7 @@ use tether_protocol::channel::control::{self, Consent};
 use tether_protocol::channel::cursor::{self, CursorShape};
 use tether_protocol::channel::{chat, input, screen};
 use tether_protocol::code::{PairingCode, Secret};
-use tether_protocol::codec::Decoder;
+use tether_protocol::codec::{Decoder, TileKind};
 use tether_protocol::handshake::StaticKey;
 use tether_protocol::pake::Role;
 use tether_protocol::signal::{
@@ -174,6 +174,8 @@ pub struct View {
     pub bytes: u64,
     /// Scrolled blocks received as copies.
     pub copies: u64,
+    /// Tiles received lossy (photo and video under bandwidth pressure).
+    pub lossy: u64,
     /// The customer's pointer.
     pub pointer: Pointer,
     /// The customer's monitors and the id of the shared one.
@@ -191,6 +193,27 @@ pub struct View {
     pub chat: Vec<(ChatAuthor, String)>,
     /// The customer's link has gone quiet (QUIC is still retrying).
     pub stalled: bool,
+}
+
+impl View {
+    /// The once-a-second stats line both front ends print.
+    #[must_use]
+    pub fn stats_line(&self, fps: f64, kbps: f64) -> String {
+        format!(
+            "stats: fps={fps:.1} kB/s={kbps:.1} frames={} copies={} lossy={} approx={}",
+            self.frames,
+            self.copies,
+            self.lossy,
+            self.decoder.approx_tiles()
+        )
+    }
+
+    /// Whether the picture has settled: no frame for `still`, and no tile
+    /// left lossy (the agent refines those once the screen is still).
+    #[must_use]
+    pub fn settled(&self, still: Duration) -> bool {
+        self.last_frame.is_some_and(|t| t.elapsed() >= still) && self.decoder.approx_tiles() == 0
+    }
 }
 
 /// Who wrote a chat line.
@@ -247,6 +270,7 @@ impl LiveSession {
             frames: 0,
             bytes: 0,
             copies: 0,
+            lossy: 0,
             pointer: Pointer::default(),
             monitors: (Vec::new(), 0),
             last_frame: None,
@@ -290,6 +314,11 @@ impl LiveSession {
     /// Asks the customer for control.
     pub async fn request_control(&mut self) -> Result<(), ConsoleError> {
         Ok(self.control.send(&control::ConsoleToAgent::RequestControl).await?)
+    }
+
+    /// Allows or forbids lossy photo tiles under bandwidth pressure.
+    pub async fn allow_lossy(&mut self, allowed: bool) -> Result<(), ConsoleError> {
+        Ok(self.control.send(&control::ConsoleToAgent::Lossy { allowed }).await?)
     }
 
     /// Asks the agent to share monitor `id` (from [`View::monitors`]).
@@ -395,6 +424,7 @@ async fn receive_screen(
             v.frames += 1;
             v.bytes += frame.stream.len() as u64;
             v.copies += frame.copies.len() as u64;
+            v.lossy += frame.tiles.iter().filter(|t| matches!(t.kind, TileKind::Jpeg { .. })).count() as u64;
             v.last_frame = Some(Instant::now());
             r
         };

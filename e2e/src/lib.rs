@@ -7,6 +7,7 @@ pub mod desk;
 pub mod image;
 pub mod lab;
 pub mod loopback;
+pub mod movie;
 pub mod netem;
 pub mod proc;
 pub mod xvfb;

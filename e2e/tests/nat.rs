@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use tether_e2e::image::{capture_display, differing_pixels, read_png};
 use tether_e2e::lab::{self, CUSTOMER_NAT_IP, Host, Lab, Nat, SERVER_IP};
+use tether_e2e::movie::{Movie, Reel};
 use tether_e2e::{Proc, Rendezvous, STEP, Xvfb, agent_in, console_in, read_code};
 
 /// One lab at a time: ICE's choice between a direct pair and the relay is a
@@ -44,14 +45,26 @@ fn session_across(lab: &Lab, server: &Rendezvous, dir: &Path, want: &str) -> any
         &[("DISPLAY", &x.display)],
     )?;
     std::thread::sleep(Duration::from_millis(800));
+    let (_, agent) = exact_session(lab, server, dir, &x, &format!("expect-path {want}\nwait-idle 800\n"))?;
+    xterm.kill();
+    Ok(agent)
+}
+
+/// A session across the lab on display `x` running `script` (then a
+/// snapshot), checked pixel-exact against the display afterwards. Returns
+/// the console's and the agent's output.
+fn exact_session(
+    lab: &Lab,
+    server: &Rendezvous,
+    dir: &Path,
+    x: &Xvfb,
+    script: &str,
+) -> anyhow::Result<(String, String)> {
     let snap = dir.join("snap.png");
-    let script = dir.join("script.txt");
-    std::fs::write(
-        &script,
-        format!("expect-path {want}\nwait-idle 800\nsnapshot {}\nend\n", snap.display()),
-    )?;
+    let script_file = dir.join("script.txt");
+    std::fs::write(&script_file, format!("{script}snapshot {}\nend\n", snap.display()))?;
     let tech = lab.ns(Host::Technician);
-    let mut console = console_in(Some(&tech), server, "alice", &script, &dir.join("console"))?;
+    let mut console = console_in(Some(&tech), server, "alice", &script_file, &dir.join("console"))?;
     let code = read_code(&console)?;
     let cust = lab.ns(Host::Customer);
     let mut agent = agent_in(Some(&cust), server, &x.display, &code, Some("view"), &dir.join("agent"), &[])?;
@@ -59,8 +72,7 @@ fn session_across(lab: &Lab, server: &Rendezvous, dir: &Path, want: &str) -> any
     assert!(agent.wait_exit(STEP)?.success(), "agent failed:\n{}", agent.all_output());
     let reference = capture_display(&x.display, &dir.join("reference.png"))?;
     assert_eq!(differing_pixels(&read_png(&snap)?, &reference)?, 0, "not pixel-exact across the lab");
-    xterm.kill();
-    Ok(agent.all_output())
+    Ok((console.all_output(), agent.all_output()))
 }
 
 #[test]
@@ -172,5 +184,46 @@ fn a_slow_lossy_line_still_connects_directly_and_pixel_exact() -> anyhow::Result
     let server = server(&lab, &dir.path().join("rendezvous"), &[])?;
     let agent = session_across(&lab, &server, dir.path(), "direct")?;
     assert!(agent.contains("path: direct ("), "{agent}");
+    Ok(())
+}
+
+/// The most lossy tiles the console's stats lines counted.
+fn lossy_tiles(console: &str) -> u64 {
+    console
+        .lines()
+        .filter_map(|l| l.split(" lossy=").nth(1)?.split_whitespace().next()?.parse().ok())
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_movie_on_a_thin_line_goes_lossy_then_refines_to_pixel_exact() -> anyhow::Result<()> {
+    let _one = one_lab();
+    let lab = Lab::up(&lab::unique_prefix(), Nat::Cone)?;
+    // A 2 Mbit/s uplink: a 384×256 movie does not fit losslessly.
+    lab.shape(Host::Customer, "5ms 0% 2mbit".parse()?)?;
+    let dir = tempfile::tempdir()?;
+    let server = server(&lab, &dir.path().join("rendezvous"), &[])?;
+    let x = Xvfb::start("1024x768x24")?;
+    let reel = Reel { x: 40, y: 40, width: 384, height: 256, fps: 15, play: Duration::from_secs(8) };
+    for allowed in [true, false] {
+        let run = dir.path().join(if allowed { "adaptive" } else { "exact" });
+        std::fs::create_dir_all(&run)?;
+        let movie = Movie::play(&x.display, reel)?;
+        // Settled means no frame for 1.5 s and no tile left lossy: the
+        // movie has stopped on its last frame and every lossy tile of it
+        // was refined.
+        let script =
+            format!("expect-path direct\n{}wait-idle 1500\n", if allowed { "" } else { "lossy off\n" });
+        let (console, agent) = exact_session(&lab, &server, &run, &x, &script)?;
+        movie.close()?;
+        let lossy = lossy_tiles(&console);
+        if allowed {
+            assert!(lossy > 0, "no lossy tiles on a thin line:\n{console}");
+            assert!(agent.contains("photo tiles now lossy"), "{agent}");
+        } else {
+            assert_eq!(lossy, 0, "lossy tiles although the technician said no:\n{console}");
+        }
+    }
     Ok(())
 }

@@ -10,15 +10,16 @@ fuzz_target!(|data: &[u8]| {
     let Some((&head, rest)) = data.split_first() else { return };
     // 128×64: two tiles. The first byte picks their kinds and a copy.
     let split = rest.len() / 2;
-    let kind = |bits: u8, len: usize| match bits & 3 {
+    let kind = |bits: u8, len: usize| match bits & 7 {
         0 => TileKind::Raw,
-        1 => TileKind::Palette { colours: (bits >> 2) & 0x1f, len: len as u32 },
-        2 => TileKind::Predicted { len: len as u32 },
+        1 | 5 => TileKind::Palette { colours: (bits >> 3) & 0x1f, len: len as u32 },
+        2 | 6 => TileKind::Predicted { len: len as u32 },
+        3 | 7 => TileKind::Jpeg { len: len as u32 },
         _ => TileKind::Solid([bits; 4]),
     };
     let tiles = vec![
         TileUpdate { index: 0, kind: kind(head, split) },
-        TileUpdate { index: 1, kind: kind(head >> 4, rest.len() - split) },
+        TileUpdate { index: 1, kind: kind(head.rotate_left(4), rest.len() - split) },
     ];
     let Ok(stream) = zstd::bulk::compress(rest, 1) else { return };
     let copies = if head & 0x80 != 0 {

@@ -297,6 +297,7 @@ impl App {
                     Some(session::Event::End) => {}
                     Some(session::Event::Dashboard) => self.show(Screen::Dashboard),
                     Some(session::Event::Monitor(id)) => r.act(Act::Monitor(id)),
+                    Some(session::Event::Lossy(allowed)) => r.act(Act::Lossy(allowed)),
                     None => {}
                 }
             }

@@ -25,6 +25,8 @@ pub enum Act {
     RequestControl,
     /// Share another of the customer's monitors.
     Monitor(u32),
+    /// Allow or forbid lossy photo tiles under pressure.
+    Lossy(bool),
     /// Send a chat line.
     Chat(String),
     /// Send input.
@@ -158,10 +160,7 @@ impl Running {
             view.status.kbps = (v.bytes - self.rate.1) as f64 / 1000.0 / secs;
             view.status.rtt_ms = s.rtt().as_millis() as u64;
             self.rate = (v.frames, v.bytes, Instant::now());
-            println!(
-                "stats: fps={:.1} kB/s={:.1} frames={} copies={}",
-                view.status.fps, view.status.kbps, v.frames, v.copies
-            );
+            println!("{}", v.stats_line(view.status.fps, view.status.kbps));
         }
         view.reconnecting = v.stalled;
         if let Some(why) = &v.ended {
@@ -195,6 +194,7 @@ fn worker(
                 Act::Greet => s.greet().await,
                 Act::RequestControl => s.request_control().await,
                 Act::Monitor(id) => s.select_monitor(id).await,
+                Act::Lossy(allowed) => s.allow_lossy(allowed).await,
                 Act::Chat(line) => s.chat(&line).await,
                 Act::Input(event) => s.input(event).await,
                 Act::End => Ok(()),

@@ -46,6 +46,8 @@ pub struct Session {
     pub monitors: (Vec<(u32, String)>, u32),
     draft: String,
     actual_size: bool,
+    /// Photo tiles may go lossy on a slow link (text never does).
+    lossy: bool,
 }
 
 /// What the user did.
@@ -71,6 +73,8 @@ pub enum Message {
     Dashboard,
     /// Share this monitor of the customer's.
     Monitor(u32),
+    /// Flip whether photo tiles may go lossy on a slow link.
+    ToggleLossy,
 }
 
 /// What the app must do.
@@ -88,6 +92,8 @@ pub enum Event {
     Dashboard,
     /// Ask the agent to share this monitor.
     Monitor(u32),
+    /// Allow (or forbid) lossy photo tiles under bandwidth pressure.
+    Lossy(bool),
 }
 
 impl Session {
@@ -104,6 +110,7 @@ impl Session {
             monitors: (Vec::new(), 0),
             draft: String::new(),
             actual_size: false,
+            lossy: true,
         }
     }
 
@@ -122,6 +129,10 @@ impl Session {
             Message::RequestControl => return Some(Event::RequestControl),
             Message::Dashboard => return Some(Event::Dashboard),
             Message::Monitor(id) => return (id != self.monitors.1).then_some(Event::Monitor(id)),
+            Message::ToggleLossy => {
+                self.lossy = !self.lossy;
+                return Some(Event::Lossy(self.lossy));
+            }
             _ => {}
         }
         let (w, h) = self.picture.as_ref().map(|(_, w, h)| (*w, *h))?;
@@ -152,7 +163,8 @@ impl Session {
             | Message::Draft(_)
             | Message::SendChat
             | Message::Dashboard
-            | Message::Monitor(_) => None,
+            | Message::Monitor(_)
+            | Message::ToggleLossy => None,
         }
     }
 
@@ -223,6 +235,10 @@ impl Session {
                 .on_press_maybe((!self.consent.control).then_some(Message::RequestControl)),
             button(text(if self.actual_size { "Fit to window" } else { "Actual size" }))
                 .on_press(Message::ToggleFit),
+            // Names the mode it is in; a click switches.
+            button(text(if self.lossy { "Photos: adaptive" } else { "Photos: exact" }))
+                .on_press(Message::ToggleLossy)
+                .style(button::secondary),
             self.monitor_buttons(),
             space::horizontal(),
             button(text(if self.ended.is_some() { "Close" } else { "End session" }))
@@ -335,6 +351,19 @@ mod tests {
         assert_eq!(s.update(Message::Monitor(7)), None);
         s.monitors = (vec![(7, "LEFT".into())], 7);
         assert!(simulator(s.view()).find("Screen LEFT").is_err());
+    }
+
+    #[test]
+    fn the_photo_button_forbids_and_allows_lossy_tiles() {
+        let mut s = session_with_picture();
+        let mut ui = simulator(s.view());
+        ui.click("Photos: adaptive").unwrap();
+        let events: Vec<_> = ui.into_messages().filter_map(|m| s.update(m)).collect();
+        assert_eq!(events, vec![Event::Lossy(false)]);
+        let mut ui = simulator(s.view());
+        ui.click("Photos: exact").unwrap();
+        let events: Vec<_> = ui.into_messages().filter_map(|m| s.update(m)).collect();
+        assert_eq!(events, vec![Event::Lossy(true)]);
     }
 
     #[test]

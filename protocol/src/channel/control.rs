@@ -5,7 +5,9 @@
 //! for control with `RequestControl`; the agent asks its customer and answers
 //! with a new `Consent`. The agent lists the customer's monitors with
 //! `Monitors`, and again whenever the console picks another one with
-//! `SelectMonitor`. Either side sends `End` / `Ended` to finish.
+//! `SelectMonitor`. The console may forbid (or allow again) lossy photo
+//! tiles under bandwidth pressure with `Lossy`; they are allowed by default.
+//! Either side sends `End` / `Ended` to finish.
 
 use serde::{Deserialize, Serialize};
 
@@ -61,6 +63,12 @@ pub enum ConsoleToAgent {
     },
     /// The technician ends the session.
     End,
+    /// Whether photo and video tiles may go lossy under bandwidth pressure
+    /// (refined to lossless once the screen is still). Allowed by default.
+    Lossy {
+        /// Allowed or not.
+        allowed: bool,
+    },
 }
 
 /// Agent to console.
@@ -103,6 +111,7 @@ mod tests {
             round_trip(&AgentToConsole::Hello { width: w, height: w / 2 });
             round_trip(&AgentToConsole::Consent(Consent { view: v, control: c }));
             round_trip(&ConsoleToAgent::SelectMonitor { id: w });
+            round_trip(&ConsoleToAgent::Lossy { allowed: c });
             let m = Monitor { id: w, name: o.clone(), x: -5, y: 7, width: w, height: w / 3, primary: v };
             round_trip(&AgentToConsole::Monitors { list: vec![m], active: w });
             round_trip(&AgentToConsole::Ended { reason: t });

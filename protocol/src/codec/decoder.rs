@@ -6,6 +6,7 @@
 
 use zstd::stream::raw::{InBuffer, Operation, OutBuffer};
 
+use super::lossy::{self, Approx};
 use super::tile::{self, MAX_PALETTE};
 use super::{BPP, CodecError, CopyRect, EncodedFrame, Grid, MAX_COPIES, TileKind, scroll};
 
@@ -18,6 +19,8 @@ pub struct Decoder {
     scratch: Vec<u8>,
     /// One tile's pixels.
     pixels: Vec<u8>,
+    /// Tiles painted lossy and not refined yet.
+    approx: Approx,
 }
 
 impl std::fmt::Debug for Decoder {
@@ -42,7 +45,7 @@ fn payload_len(grid: &Grid, index: u32, kind: TileKind) -> Result<usize, CodecEr
             }
             len as usize
         }
-        TileKind::Predicted { len } => len as usize,
+        TileKind::Predicted { len } | TileKind::Jpeg { len } => len as usize,
     };
     if len > raw { Err(CodecError::BadTiles) } else { Ok(len) }
 }
@@ -66,6 +69,7 @@ impl Decoder {
             next_seq: 0,
             scratch: Vec::new(),
             pixels: Vec::new(),
+            approx: Approx::default(),
         })
     }
 
@@ -73,6 +77,12 @@ impl Decoder {
     #[must_use]
     pub fn framebuffer(&self) -> Option<(u32, u32, &[u8])> {
         self.grid.map(|g| (g.width, g.height, self.framebuffer.as_slice()))
+    }
+
+    /// How many tiles of the picture are approximate (lossy, not yet refined).
+    #[must_use]
+    pub const fn approx_tiles(&self) -> usize {
+        self.approx.count()
     }
 
     /// Applies one frame. After an error the session's stream is unusable.
@@ -103,8 +113,12 @@ impl Decoder {
             self.framebuffer.resize(grid.frame_bytes(), 0);
             self.grid = Some(grid);
         }
+        if resized {
+            self.approx.reset(grid.tiles());
+        }
         for c in &frame.copies {
             scroll::apply(&grid, &mut self.framebuffer, c);
+            self.approx.apply_copy(&grid, c);
         }
         let mut src = 0;
         for t in &frame.tiles {
@@ -122,7 +136,11 @@ impl Decoder {
                 TileKind::Predicted { .. } => {
                     tile::decode_predicted(payload, &mut self.pixels).map_err(|_| CodecError::Corrupt)?;
                 }
+                TileKind::Jpeg { .. } => {
+                    lossy::decode_jpeg(payload, w, h, &mut self.pixels).map_err(|_| CodecError::Corrupt)?;
+                }
             }
+            self.approx.set(t.index, matches!(t.kind, TileKind::Jpeg { .. }));
             let mut from = 0;
             for r in grid.rows_of(t.index) {
                 let n = r.len();

@@ -2,10 +2,12 @@
 //! and compresses each dirty tile in the cheapest of its encodings.
 //!
 //! All working memory lives in the encoder and is reused frame after frame,
-//! so the steady state allocates nothing per tile.
+//! so the lossless steady state allocates nothing per tile. (The JPEG
+//! encoder of the lossy mode keeps small per-call tables of its own.)
 
 use std::io::Write;
 
+use super::lossy::{self, Approx};
 use super::scroll::{self, Axis, ScrollFinder};
 use super::tile;
 use super::{BPP, CodecError, EncodedFrame, Grid, TileKind, TileUpdate};
@@ -32,6 +34,11 @@ pub struct Encoder {
     pixels: Vec<u8>,
     palette: Vec<u8>,
     predicted: Vec<u8>,
+    jpeg: Vec<u8>,
+    /// JPEG quality for photo tiles, when lossy tiles are allowed now.
+    lossy: Option<u8>,
+    /// Tiles the viewer holds only approximately.
+    approx: Approx,
 }
 
 impl std::fmt::Debug for Encoder {
@@ -55,7 +62,41 @@ impl Encoder {
             pixels: Vec::new(),
             palette: Vec::new(),
             predicted: Vec::new(),
+            jpeg: Vec::new(),
+            lossy: None,
+            approx: Approx::default(),
         })
+    }
+
+    /// Allows photo and video tiles to go as JPEG at `quality` from the next
+    /// frame on, or (`None`) keeps every tile lossless.
+    pub const fn set_lossy(&mut self, quality: Option<u8>) {
+        self.lossy = quality;
+    }
+
+    /// How many tiles the viewer holds only approximately.
+    #[must_use]
+    pub const fn approx_tiles(&self) -> usize {
+        self.approx.count()
+    }
+
+    /// Re-sends up to `max` approximate tiles losslessly ("build to
+    /// lossless"); call it when the screen is still. `None` when every tile
+    /// is exact.
+    pub fn refine(&mut self, max: usize) -> Result<Option<EncodedFrame>, CodecError> {
+        let Some(grid) = self.grid else { return Ok(None) };
+        self.approx.take_some(max, &mut self.dirty);
+        if self.dirty.is_empty() {
+            return Ok(None);
+        }
+        self.tiles.clear();
+        for i in 0..self.dirty.len() {
+            let index = self.dirty[i];
+            load_tile(&grid, index, &self.sent, &mut self.pixels);
+            let kind = self.encode_loaded(&grid, index, false)?;
+            self.tiles.push(TileUpdate { index, kind });
+        }
+        self.finish(grid, Vec::new()).map(Some)
     }
 
     /// Makes the next frame carry every tile (e.g. after the viewer reset).
@@ -80,6 +121,7 @@ impl Encoder {
         if full {
             self.sent.clear();
             self.sent.resize(grid.frame_bytes(), 0);
+            self.approx.reset(grid.tiles());
         }
         self.find_dirty(&grid, pixels, full);
         let mut copies = Vec::new();
@@ -91,6 +133,7 @@ impl Encoder {
             });
             if let Some(copy) = copy {
                 scroll::apply(&grid, &mut self.sent, &copy);
+                self.approx.apply_copy(&grid, &copy);
                 copies.push(copy);
                 self.find_dirty(&grid, pixels, false);
             }
@@ -99,23 +142,31 @@ impl Encoder {
             return Ok(None);
         }
         self.tiles.clear();
+        let allow_lossy = self.lossy.is_some();
         for i in 0..self.dirty.len() {
             let index = self.dirty[i];
-            let kind = self.encode_tile(&grid, index, pixels)?;
+            load_tile(&grid, index, pixels, &mut self.pixels);
+            let kind = self.encode_loaded(&grid, index, allow_lossy)?;
             self.tiles.push(TileUpdate { index, kind });
             for r in grid.rows_of(index) {
                 self.sent[r.clone()].copy_from_slice(&pixels[r]);
             }
         }
+        self.finish(grid, copies).map(Some)
+    }
+
+    /// Flushes the stream and wraps up the frame built in `tiles`.
+    fn finish(&mut self, grid: Grid, copies: Vec<super::CopyRect>) -> Result<EncodedFrame, CodecError> {
         self.zstd.flush().map_err(|_| CodecError::Corrupt)?;
         // Copied out in one allocation; the buffer keeps its capacity.
         let out = self.zstd.get_mut();
         let stream = out.clone();
         out.clear();
         self.grid = Some(grid);
+        let (width, height) = (grid.width, grid.height);
         let frame = EncodedFrame { seq: self.seq, width, height, copies, tiles: self.tiles.clone(), stream };
         self.seq += 1;
-        Ok(Some(frame))
+        Ok(frame)
     }
 
     /// The tiles of `pixels` that differ from what was sent (all if `full`).
@@ -128,12 +179,27 @@ impl Encoder {
         );
     }
 
-    /// Writes one dirty tile's payload into the stream and says how.
-    fn encode_tile(&mut self, grid: &Grid, index: u32, pixels: &[u8]) -> Result<TileKind, CodecError> {
-        self.pixels.clear();
-        for r in grid.rows_of(index) {
-            self.pixels.extend_from_slice(&pixels[r]);
-        }
+    /// Writes the payload of tile `index`, loaded in `pixels`, into the
+    /// stream and says how; JPEG only if `allow_lossy` and it looks like a
+    /// photograph.
+    fn encode_loaded(&mut self, grid: &Grid, index: u32, allow_lossy: bool) -> Result<TileKind, CodecError> {
+        let (_, _, w, h) = grid.rect(index);
+        let kind = self.choose(w, h, allow_lossy)?;
+        self.approx.set(index, matches!(kind, TileKind::Jpeg { .. }));
+        let payload: &[u8] = match kind {
+            TileKind::Solid(_) => return Ok(kind),
+            TileKind::Raw => &self.pixels,
+            TileKind::Palette { .. } => &self.palette,
+            TileKind::Predicted { .. } => &self.predicted,
+            TileKind::Jpeg { .. } => &self.jpeg,
+        };
+        self.zstd.write_all(payload).map_err(|_| CodecError::Corrupt)?;
+        Ok(kind)
+    }
+
+    /// The cheapest encoding of the loaded tile, its payload left in the
+    /// matching buffer.
+    fn choose(&mut self, w: u32, h: u32, allow_lossy: bool) -> Result<TileKind, CodecError> {
         if let Some(colour) = solid_colour(&self.pixels) {
             return Ok(TileKind::Solid(colour));
         }
@@ -141,17 +207,30 @@ impl Encoder {
         let colours = tile::encode_palette(&self.pixels, &mut self.palette);
         let palette_len = colours.map_or(usize::MAX, |_| self.palette.len());
         tile::encode_predicted(&self.pixels, &mut self.predicted);
-        let (kind, payload) = match colours {
+        if let (Some(quality), None) = (self.lossy.filter(|_| allow_lossy), colours)
+            && lossy::looks_photographic(raw, self.predicted.len())
+        {
+            lossy::encode_jpeg(&self.pixels, w, h, quality, &mut self.jpeg)
+                .map_err(|_| CodecError::Corrupt)?;
+            if self.jpeg.len() < self.predicted.len() {
+                return Ok(TileKind::Jpeg { len: self.jpeg.len() as u32 });
+            }
+        }
+        Ok(match colours {
             Some(colours) if palette_len <= self.predicted.len() && palette_len < raw => {
-                (TileKind::Palette { colours, len: palette_len as u32 }, &self.palette)
+                TileKind::Palette { colours, len: palette_len as u32 }
             }
-            _ if self.predicted.len() < raw => {
-                (TileKind::Predicted { len: self.predicted.len() as u32 }, &self.predicted)
-            }
-            _ => (TileKind::Raw, &self.pixels),
-        };
-        self.zstd.write_all(payload).map_err(|_| CodecError::Corrupt)?;
-        Ok(kind)
+            _ if self.predicted.len() < raw => TileKind::Predicted { len: self.predicted.len() as u32 },
+            _ => TileKind::Raw,
+        })
+    }
+}
+
+/// Copies tile `index` of `frame` into `into`, row after row.
+fn load_tile(grid: &Grid, index: u32, frame: &[u8], into: &mut Vec<u8>) {
+    into.clear();
+    for r in grid.rows_of(index) {
+        into.extend_from_slice(&frame[r]);
     }
 }
 

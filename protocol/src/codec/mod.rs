@@ -11,10 +11,16 @@
 //! (`tile`). One context (not one per tile) lets zstd reuse what it saw in
 //! earlier tiles and frames.
 //!
+//! Under bandwidth pressure the agent may allow lossy tiles: photo and video
+//! tiles (never text or UI) then go as JPEG, both sides remember which tiles
+//! are approximate (`lossy`), and once the screen is still the encoder
+//! re-sends them losslessly ("build to lossless").
+//!
 //! Pixels are RGBA, 4 bytes each, rows top to bottom.
 
 mod decoder;
 pub mod encoder;
+pub mod lossy;
 mod scroll;
 mod tile;
 
@@ -51,6 +57,12 @@ pub enum TileKind {
     },
     /// The next `len` bytes are the QOI-style predictor's output.
     Predicted {
+        /// Payload bytes in the stream.
+        len: u32,
+    },
+    /// The next `len` bytes are a JPEG of the tile: lossy, only for photo
+    /// and video content under bandwidth pressure, refined later.
+    Jpeg {
         /// Payload bytes in the stream.
         len: u32,
     },
@@ -176,5 +188,7 @@ impl Grid {
     }
 }
 
+#[cfg(test)]
+mod lossy_tests;
 #[cfg(test)]
 mod tests;

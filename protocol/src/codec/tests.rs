@@ -3,7 +3,7 @@
 use super::*;
 use proptest::prelude::*;
 
-fn noise(width: u32, height: u32, seed: u32) -> Vec<u8> {
+pub(super) fn noise(width: u32, height: u32, seed: u32) -> Vec<u8> {
     let mut x = seed | 1;
     (0..width * height * 4)
         .map(|_| {
@@ -168,7 +168,7 @@ fn panning_sideways_goes_as_a_copy() {
 
 /// A page of "text": dark glyph-ish marks on a light ground, every row
 /// different from its neighbours.
-fn text_page(w: u32, h: u32, seed: u32) -> Vec<u8> {
+pub(super) fn text_page(w: u32, h: u32, seed: u32) -> Vec<u8> {
     let marks = noise(w, h, seed);
     (0..(w * h) as usize)
         .flat_map(|i| {
