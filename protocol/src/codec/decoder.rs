@@ -112,8 +112,6 @@ impl Decoder {
             self.framebuffer.clear();
             self.framebuffer.resize(grid.frame_bytes(), 0);
             self.grid = Some(grid);
-        }
-        if resized {
             self.approx.reset(grid.tiles());
         }
         for c in &frame.copies {
