@@ -11,6 +11,8 @@ pub mod input;
 pub mod screen;
 pub mod session;
 mod stream;
+
+pub use stream::{REFINE_AFTER, REFINE_BATCH};
 pub mod x11;
 
 use tether_protocol::codec::CodecError;

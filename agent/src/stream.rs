@@ -34,7 +34,7 @@ const POLL_STEP: Duration = Duration::from_millis(20);
 /// How long the screen must be still before lossy tiles are refined.
 pub const REFINE_AFTER: Duration = Duration::from_millis(250);
 /// Most tiles one refinement frame re-sends.
-const REFINE_BATCH: usize = 16;
+pub const REFINE_BATCH: usize = 16;
 
 /// Capture plus encode, moved to a blocking thread for each frame.
 pub(crate) struct Pipeline {

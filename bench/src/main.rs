@@ -178,7 +178,7 @@ async fn main() -> anyhow::Result<()> {
     match std::env::args().nth(1).as_deref() {
         None => {}
         Some("net") => return net_main().await,
-        Some("screen") => return codecs::run().await,
+        Some("screen") => return codecs::run(std::env::args().nth(2).as_deref()).await,
         Some(other) => bail!("unknown benchmark {other:?}: none for the pipeline, net or screen"),
     }
     let source = XcapSource::primary()?;

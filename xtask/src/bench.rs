@@ -3,8 +3,8 @@
 //! tables: the screen pipeline and input latency through released
 //! rendezvous and agent binaries; with `net` the network paths (adapter
 //! throughput, and code to first frame in the NAT lab at 40 ms; needs root);
-//! with `screen` the screen codecs on recorded workloads against zstd, VP9
-//! and x264 (installs ffmpeg).
+//! with `screen` the screen codecs on recorded workloads against zstd, VP9,
+//! x264 and TigerVNC (installs ffmpeg, Chromium and TigerVNC).
 
 use std::path::Path;
 use std::process::{Command, Stdio};

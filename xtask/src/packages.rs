@@ -38,9 +38,10 @@ pub const NEEDED: &[&str] = &[
     "libxi6",
 ];
 
-/// What only `cargo xtask bench screen` needs: the other encoders it
-/// compares against.
-pub const BENCH_SCREEN: &[&str] = &["ffmpeg"];
+/// What only `cargo xtask bench screen` needs: the workloads' programs and
+/// the other encoders it compares against.
+pub const BENCH_SCREEN: &[&str] =
+    &["ffmpeg", "chromium", "fonts-dejavu-core", "tigervnc-standalone-server", "tigervnc-viewer"];
 
 fn installed(pkg: &str) -> bool {
     Command::new("dpkg-query")

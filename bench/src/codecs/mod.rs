@@ -1,18 +1,21 @@
-//! `tether-bench screen`: records office workloads on the 1920×1080 Xvfb
-//! (idle, typing, scrolling text), replays each through every encoder, and
-//! sends Tether's frames through a real Noise-sealed QUIC session on
-//! loopback for the latency from capture to decoded picture.
+//! `tether-bench screen`: records workloads on the 1920×1080 Xvfb (idle,
+//! typing, scrolling text, a web page, a video), replays each through every
+//! encoder, sends Tether's frames through a real Noise-sealed QUIC session on
+//! loopback for the latency from capture to decoded picture, and runs the
+//! same scripts live on TigerVNC for its bytes on the wire.
 
+mod page;
 mod record;
 mod replay;
+mod vnc;
 
 use std::time::Instant;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use tether_protocol::channel::screen;
 use tether_protocol::codec::{Decoder, Encoder, encoder::DEFAULT_LEVEL};
 
-use crate::{percentile, session};
+use crate::{mean, percentile, session};
 use record::Recording;
 
 /// Capture, encode, send, receive and decode, frame by frame as the agent
@@ -49,42 +52,50 @@ fn thousands(n: f64) -> String {
     out
 }
 
-/// Runs the whole benchmark and prints its table.
-pub async fn run() -> anyhow::Result<()> {
+/// Runs the whole benchmark and prints its table; `only` picks the
+/// workloads whose names contain it.
+pub async fn run(only: Option<&str>) -> anyhow::Result<()> {
+    let display = std::env::var("DISPLAY").context("the benchmark needs DISPLAY")?;
     let dir = tempfile::tempdir()?;
     let raw = dir.path().join("frames.rgba");
+    let xvnc = tokio::task::spawn_blocking(vnc::Xvnc::start).await??;
     println!("screen codecs on recorded workloads, 1920×1080 Xvfb, {} frames/s", record::FPS);
     println!();
     println!(
         "| workload | encoder | kB/s | encode ms/frame | lossless (PSNR dB) | latency p50 / p95 ms (capture ms) |"
     );
     println!("|---|---|---|---|---|---|");
-    let workloads: [fn() -> anyhow::Result<Recording>; 3] = [record::idle, record::typing, record::scrolling];
-    for workload in workloads {
-        let rec = tokio::task::spawn_blocking(workload).await??;
+    for workload in record::WORKLOADS.iter().filter(|w| only.is_none_or(|o| w.name.contains(o))) {
+        let rec = tokio::task::spawn_blocking(|| record::record(workload)).await??;
         let lat = latencies(&rec).await?;
         replay::write_raw(&rec, &raw)?;
-        let results = [
-            replay::tether(&rec)?,
+        let mut results = vec![
+            replay::tether(&rec, false)?,
+            replay::tether(&rec, true)?,
             replay::zstd_frames(&rec)?,
             replay::vp9(&rec, &raw, dir.path())?,
             replay::x264(&rec, &raw, dir.path())?,
         ];
+        let (seconds, capture) = (rec.seconds(), mean(&rec.capture_ms));
+        drop(rec);
+        for mode in [vnc::Mode::Lossless, vnc::Mode::Jpeg] {
+            let (xvnc, display) = (&xvnc, display.as_str());
+            results.push(tokio::task::block_in_place(|| vnc::run(xvnc, display, workload, mode))?);
+        }
         for (i, r) in results.iter().enumerate() {
-            let quality = r.psnr.map_or_else(|| "yes".to_owned(), |p| format!("no ({p:.1})"));
             let latency = if i == 0 {
                 let p = |q| percentile(&lat, q).map_or_else(|| "—".to_owned(), |v| format!("{v:.1}"));
-                let capture = rec.capture_ms.iter().sum::<f64>() / rec.capture_ms.len().max(1) as f64;
                 format!("{} / {} ({capture:.1})", p(0.5), p(0.95))
             } else {
                 String::new()
             };
             println!(
-                "| {} | {} | {} | {:.2} | {quality} | {latency} |",
-                rec.name,
+                "| {} | {} | {} | {:.2} | {} | {latency} |",
+                workload.name,
                 r.encoder,
-                thousands(r.bytes as f64 / rec.seconds() / 1000.0),
+                thousands(r.bytes as f64 / seconds / 1000.0),
                 r.encode_ms,
+                r.fidelity,
             );
         }
     }

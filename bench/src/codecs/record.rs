@@ -1,5 +1,6 @@
-//! Recording the workloads: scripted with xdotool on the benchmark's Xvfb,
-//! captured with xcap at a fixed rate into memory, lossless.
+//! Recording the workloads: each is a scene (windows plus an xdotool script)
+//! staged on an X display, captured with xcap at a fixed rate into memory,
+//! lossless. The same scenes run live on TigerVNC's `Xvnc` (see `vnc`).
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -27,46 +28,75 @@ impl Recording {
     }
 }
 
-fn spawn(program: &str, args: &[&str]) -> anyhow::Result<Child> {
-    Command::new(program)
+/// A scripted workload: `stage` opens its windows on a display and starts
+/// its script, which then runs for `seconds`.
+pub struct Workload {
+    pub name: &'static str,
+    pub seconds: u32,
+    pub stage: fn(&str) -> anyhow::Result<Scene>,
+}
+
+/// Everything a staged workload runs; killed when dropped, script first.
+#[derive(Default)]
+pub struct Scene(Vec<Child>);
+
+impl Scene {
+    fn spawn(&mut self, display: &str, program: &str, args: &[&str]) -> anyhow::Result<()> {
+        let child = Command::new(program)
+            .args(args)
+            .env("DISPLAY", display)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {program}"))?;
+        self.0.push(child);
+        Ok(())
+    }
+}
+
+impl Drop for Scene {
+    fn drop(&mut self) {
+        for child in self.0.iter_mut().rev() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn run(display: &str, program: &str, args: &[&str]) {
+    let _ = Command::new(program)
         .args(args)
+        .env("DISPLAY", display)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .spawn()
-        .with_context(|| format!("starting {program}"))
+        .status();
 }
 
-/// A terminal window on a grey desktop, as office work looks, running `cmd`.
-struct Terminal(Child);
-
-impl Terminal {
-    fn open(cmd: &str) -> anyhow::Result<Self> {
-        let _ = Command::new("xsetroot").args(["-solid", "#3a4a5a"]).status();
-        // 160×50 cells of the 6×13 fixed font: 960×650 pixels.
-        let child = spawn("xterm", &["-geometry", "160x50+380+200", "-e", "sh", "-c", cmd])?;
-        std::thread::sleep(Duration::from_millis(1200));
-        // No window manager: the keyboard follows the pointer.
-        let _ = Command::new("xdotool").args(["mousemove", "860", "520"]).status();
-        Ok(Self(child))
-    }
+/// A grey desktop, as office work looks, with a terminal window on it
+/// running `cmd`, the pointer over it (no window manager: the keyboard
+/// follows the pointer).
+fn terminal(display: &str, cmd: &str) -> anyhow::Result<Scene> {
+    run(display, "xsetroot", &["-solid", "#3a4a5a"]);
+    let mut scene = Scene::default();
+    // 160×50 cells of the 6×13 fixed font: 960×650 pixels.
+    scene.spawn(display, "xterm", &["-geometry", "160x50+380+200", "-e", "sh", "-c", cmd])?;
+    std::thread::sleep(Duration::from_millis(1200));
+    run(display, "xdotool", &["mousemove", "860", "520"]);
+    Ok(scene)
 }
 
-impl Drop for Terminal {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Captures `seconds` of the screen while `script` (an xdotool process, if
-/// any) runs.
-fn capture(name: &'static str, seconds: u32, script: Option<Child>) -> anyhow::Result<Recording> {
+/// Stages `workload` on this process's display and captures it.
+pub fn record(workload: &Workload) -> anyhow::Result<Recording> {
+    let display = std::env::var("DISPLAY").context("recording needs DISPLAY")?;
     let mut source = XcapSource::primary()?;
+    let scene = (workload.stage)(&display)?;
     let (width, height) = source.size();
-    let mut rec = Recording { name, width, height, frames: Vec::new(), capture_ms: Vec::new() };
+    let mut rec =
+        Recording { name: workload.name, width, height, frames: Vec::new(), capture_ms: Vec::new() };
     let start = Instant::now();
     let period = Duration::from_secs(1) / FPS;
-    for i in 0..seconds * FPS {
+    for i in 0..workload.seconds * FPS {
         let t = Instant::now();
         let c = source.capture()?;
         rec.capture_ms.push(t.elapsed().as_secs_f64() * 1000.0);
@@ -75,10 +105,7 @@ fn capture(name: &'static str, seconds: u32, script: Option<Child>) -> anyhow::R
         let next = start + period * (i + 1);
         std::thread::sleep(next.saturating_duration_since(Instant::now()));
     }
-    if let Some(mut script) = script {
-        let _ = script.kill();
-        let _ = script.wait();
-    }
+    drop(scene);
     Ok(rec)
 }
 
@@ -97,31 +124,109 @@ fn write_text(path: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Idle for 10 s: a terminal with a prompt.
-pub fn idle() -> anyhow::Result<Recording> {
-    let _term = Terminal::open("printf 'tether $ '; exec sleep 600")?;
-    capture("idle", 10, None)
+/// Idle: a terminal with a prompt.
+fn idle(display: &str) -> anyhow::Result<Scene> {
+    terminal(display, "printf 'tether $ '; exec sleep 600")
 }
 
-/// Typing in the terminal at 5 characters per second for 10 s.
-pub fn typing() -> anyhow::Result<Recording> {
-    let _term = Terminal::open("exec cat")?;
+/// Typing in the terminal at 5 characters per second.
+fn typing(display: &str) -> anyhow::Result<Scene> {
+    let mut scene = terminal(display, "exec cat")?;
     let text = "the quick brown fox jumps over the lazy dog, then types some more words ";
-    let script = spawn("xdotool", &["type", "--delay", "200", text])?;
-    capture("typing 5 chars/s", 10, Some(script))
+    scene.spawn(display, "xdotool", &["type", "--delay", "200", text])?;
+    Ok(scene)
 }
 
 /// Scrolling a long file in `less`: line by line (10 per second), then page
 /// by page (2 per second).
-pub fn scrolling() -> anyhow::Result<Recording> {
+fn scrolling(display: &str) -> anyhow::Result<Scene> {
     let path = "/tmp/tether-bench-scroll.txt";
     write_text(path)?;
-    let _term = Terminal::open(&format!("exec less {path}"))?;
+    let mut scene = terminal(display, &format!("exec less {path}"))?;
     let keys = format!(
         "{} {}",
         std::iter::repeat_n("key --delay 0 Down sleep 0.1", 50).collect::<Vec<_>>().join(" "),
         std::iter::repeat_n("key --delay 0 space sleep 0.5", 10).collect::<Vec<_>>().join(" ")
     );
-    let script = spawn("sh", &["-c", &format!("xdotool {keys}")])?;
-    capture("scrolling text in less", 10, Some(script))
+    scene.spawn(display, "sh", &["-c", &format!("xdotool {keys}")])?;
+    Ok(scene)
 }
+
+/// Scrolling a web page in Chromium (see `page`), full screen: the wheel
+/// three times a second, then page by page twice a second.
+fn browser(display: &str) -> anyhow::Result<Scene> {
+    let html = "/tmp/tether-bench-page.html";
+    std::fs::write(html, super::page::html())?;
+    let profile = format!("/tmp/tether-bench-chromium{}", display.replace(':', "-"));
+    let _ = std::fs::remove_dir_all(&profile);
+    run(display, "xsetroot", &["-solid", "#3a4a5a"]);
+    let mut scene = Scene::default();
+    let dir = format!("--user-data-dir={profile}");
+    let url = format!("file://{html}");
+    let args = [
+        "--no-sandbox",
+        "--test-type",
+        "--no-first-run",
+        "--no-default-browser-check",
+        "--disable-gpu",
+        "--disable-features=Translate,MediaRouter",
+        "--password-store=basic",
+        "--window-position=0,0",
+        "--window-size=1920,1080",
+        &dir,
+        &url,
+    ];
+    scene.spawn(display, "chromium", &args)?;
+    // Wait for the window, then for the page to render.
+    let found = Command::new("timeout")
+        .args(["30", "xdotool", "search", "--sync", "--onlyvisible", "--class", "chromium"])
+        .env("DISPLAY", display)
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    anyhow::ensure!(found, "chromium opened no window in 30 s");
+    std::thread::sleep(Duration::from_secs(4));
+    run(display, "xdotool", &["mousemove", "960", "600"]);
+    let keys = format!(
+        "{} {}",
+        std::iter::repeat_n("click 5 sleep 0.33", 15).collect::<Vec<_>>().join(" "),
+        std::iter::repeat_n("key --delay 0 Page_Down sleep 0.5", 10).collect::<Vec<_>>().join(" ")
+    );
+    scene.spawn(display, "sh", &["-c", &format!("xdotool {keys}")])?;
+    Ok(scene)
+}
+
+/// `ffmpeg`'s moving test pattern, played full screen by `ffplay` at 25
+/// frames per second.
+fn video(display: &str) -> anyhow::Result<Scene> {
+    let mut scene = Scene::default();
+    let args = [
+        "-loglevel",
+        "quiet",
+        "-an",
+        "-noborder",
+        "-left",
+        "0",
+        "-top",
+        "0",
+        "-x",
+        "1920",
+        "-y",
+        "1080",
+        "-f",
+        "lavfi",
+        "testsrc2=size=1920x1080:rate=25",
+    ];
+    scene.spawn(display, "ffplay", &args)?;
+    std::thread::sleep(Duration::from_secs(2));
+    Ok(scene)
+}
+
+/// The workloads, in the order of the table.
+pub const WORKLOADS: [Workload; 5] = [
+    Workload { name: "idle", seconds: 10, stage: idle },
+    Workload { name: "typing 5 chars/s", seconds: 10, stage: typing },
+    Workload { name: "scrolling text in less", seconds: 10, stage: scrolling },
+    Workload { name: "scrolling a web page in Chromium", seconds: 10, stage: browser },
+    Workload { name: "test pattern video, full screen", seconds: 10, stage: video },
+];
