@@ -11,9 +11,7 @@ use tether_agent::consent::{Preset, TerminalConsent};
 use tether_agent::cursor::{CursorSource, XfixesSource};
 use tether_agent::gui::{self, Action, Message, Window, WindowConsent};
 use tether_agent::input::{EnigoSink, InputSink};
-use tether_agent::screen::{ScreenSource, XcapSource};
 use tether_agent::session::{self, AgentOptions, Command, EndReason, Platform};
-use tether_agent::x11::X11Source;
 use tether_protocol::code::PairingCode;
 use tether_transport::pin::KnownServers;
 use tether_transport::signal_client::ServerTrust;
@@ -87,13 +85,7 @@ fn main() -> ExitCode {
 
 fn platform(consent: Arc<dyn tether_agent::consent::ConsentAsker>) -> Platform {
     Platform {
-        screen: Box::new(|| match X11Source::primary() {
-            Ok(s) => Ok(Box::new(s) as Box<dyn ScreenSource>),
-            Err(e) => {
-                tracing::debug!("capturing through xcap: {e}");
-                XcapSource::primary().map(|s| Box::new(s) as Box<dyn ScreenSource>)
-            }
-        }),
+        screen: Box::new(tether_agent::screen::primary),
         input: Box::new(|| EnigoSink::new().map(|s| Box::new(s) as Box<dyn InputSink>)),
         cursor: Box::new(|| XfixesSource::open().map(|s| Box::new(s) as Box<dyn CursorSource>)),
         consent,

@@ -47,6 +47,18 @@ pub trait ScreenSource: Send {
     }
 }
 
+/// The primary monitor through the best source here: x11rb (MIT-SHM when
+/// offered), else xcap.
+pub fn primary() -> Result<Box<dyn ScreenSource>, CaptureError> {
+    match crate::x11::X11Source::primary() {
+        Ok(s) => Ok(Box::new(s)),
+        Err(e) => {
+            tracing::debug!("capturing through xcap: {e}");
+            XcapSource::primary().map(|s| Box::new(s) as Box<dyn ScreenSource>)
+        }
+    }
+}
+
 /// The primary monitor through xcap.
 #[derive(Debug)]
 pub struct XcapSource {

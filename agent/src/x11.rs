@@ -1,12 +1,17 @@
 //! Capture on X11 with x11rb: the monitors RandR knows (including logical
 //! ones without an output of their own, as `xrandr --setmonitor` makes
-//! them, which xcap does not list), and `GetImage` of the shared one's area
-//! of the root window.
+//! them, which xcap does not list), and the shared one's area of the root
+//! window, through a MIT-SHM segment when the server offers one (no 8 MB
+//! reply through the X socket per frame), else plain `GetImage`.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
 
 use tether_protocol::channel::clip_to;
 use tether_protocol::channel::control::{MAX_MONITOR_NAME, MAX_MONITORS, Monitor};
 use x11rb::connection::Connection;
 use x11rb::protocol::randr::ConnectionExt as _;
+use x11rb::protocol::shm::ConnectionExt as _;
 use x11rb::protocol::xproto::{ConnectionExt as _, ImageFormat, ImageOrder, Window};
 use x11rb::rust_connection::RustConnection;
 
@@ -18,6 +23,30 @@ pub struct X11Source {
     root: Window,
     monitors: Vec<Monitor>,
     shared: Monitor,
+    /// The shared-memory segment the server writes pictures into, if any.
+    shm: Option<Shm>,
+}
+
+/// A MIT-SHM segment the server made (SHM 1.2 `CreateSegment`); read with
+/// `pread`, so no unsafe mapping is needed on this side.
+struct Shm {
+    seg: u32,
+    file: File,
+    size: usize,
+}
+
+impl Shm {
+    /// Asks the server for a segment of `size` bytes.
+    fn create(conn: &RustConnection, size: usize) -> Result<Self, CaptureError> {
+        let version = conn.shm_query_version().map_err(failed)?.reply().map_err(failed)?;
+        if (version.major_version, version.minor_version) < (1, 2) {
+            return Err(failed("the X server's MIT-SHM is older than 1.2"));
+        }
+        let seg = conn.generate_id().map_err(failed)?;
+        let bytes = u32::try_from(size).map_err(failed)?;
+        let reply = conn.shm_create_segment(seg, bytes, false).map_err(failed)?.reply().map_err(failed)?;
+        Ok(Self { seg, file: File::from(reply.shm_fd), size })
+    }
 }
 
 impl std::fmt::Debug for X11Source {
@@ -35,7 +64,12 @@ impl X11Source {
     /// Only servers with 32-bit, little-endian pixels are handled here;
     /// others get an error, and the caller another source.
     pub fn primary() -> Result<Self, CaptureError> {
-        let (conn, screen) = x11rb::connect(None).map_err(|e| CaptureError::NoScreen(e.to_string()))?;
+        Self::connect(None)
+    }
+
+    /// As [`Self::primary`], on `display` (`None`: `DISPLAY`).
+    pub fn connect(display: Option<&str>) -> Result<Self, CaptureError> {
+        let (conn, screen) = x11rb::connect(display).map_err(|e| CaptureError::NoScreen(e.to_string()))?;
         let setup = conn.setup();
         let root_screen =
             setup.roots.get(screen).ok_or_else(|| CaptureError::NoScreen("no X screen".into()))?;
@@ -60,7 +94,63 @@ impl X11Source {
             });
         }
         let shared = monitors.iter().find(|m| m.primary).unwrap_or(&monitors[0]).clone();
-        Ok(Self { conn, root, monitors, shared })
+        let whole = usize::from(width) * usize::from(height) * 4;
+        let shm = Shm::create(&conn, whole)
+            .inspect_err(|e| tracing::debug!("capturing without shared memory: {e}"))
+            .ok();
+        Ok(Self { conn, root, monitors, shared, shm })
+    }
+
+    /// Without shared memory from now on: every picture through the socket.
+    pub fn without_shm(mut self) -> Self {
+        if let Some(shm) = self.shm.take() {
+            let _ = self.conn.shm_detach(shm.seg);
+        }
+        self
+    }
+
+    /// Whether pictures come through shared memory.
+    pub const fn uses_shm(&self) -> bool {
+        self.shm.is_some()
+    }
+
+    /// The area's pixels as the server stores them (BGRX), through the
+    /// shared segment when it is there and large enough.
+    fn pixels(&mut self, x: i16, y: i16, w: u16, h: u16) -> Result<Vec<u8>, CaptureError> {
+        let len = usize::from(w) * usize::from(h) * 4;
+        if let Some(shm) = self.shm.as_ref().filter(|s| s.size >= len) {
+            let format = ImageFormat::Z_PIXMAP.into();
+            let got = self
+                .conn
+                .shm_get_image(self.root, x, y, w, h, !0, format, shm.seg, 0)
+                .map_err(failed)?
+                .reply();
+            match got {
+                Ok(reply) if reply.size as usize == len => {
+                    let mut data = vec![0; len];
+                    shm.file.read_exact_at(&mut data, 0).map_err(failed)?;
+                    return Ok(data);
+                }
+                Ok(reply) => tracing::debug!("MIT-SHM sent {} bytes, not {len}; not using it", reply.size),
+                Err(e) => tracing::debug!("MIT-SHM capture failed ({e}); not using it"),
+            }
+            let seg = shm.seg;
+            self.shm = None;
+            let _ = self.conn.shm_detach(seg);
+        }
+        let image = self
+            .conn
+            .get_image(ImageFormat::Z_PIXMAP, self.root, x, y, w, h, !0)
+            .map_err(failed)?
+            .reply()
+            .map_err(failed)?;
+        if image.data.len() != len {
+            return Err(CaptureError::Failed(format!(
+                "the X server sent {} bytes, not {len}",
+                image.data.len()
+            )));
+        }
+        Ok(image.data)
     }
 
     fn list(conn: &RustConnection, root: Window) -> Result<Vec<Monitor>, CaptureError> {
@@ -90,31 +180,26 @@ impl X11Source {
     }
 }
 
+/// BGRX in memory to RGBA: swap blue and red, make it opaque. Written on
+/// whole pixels so the compiler vectorises it (a fifth of the byte-wise
+/// loop's time at 1080p).
+fn bgrx_to_rgba(pixels: &mut [u8]) {
+    for p in pixels.chunks_exact_mut(4) {
+        let v = u32::from_le_bytes([p[0], p[1], p[2], p[3]]);
+        let swapped = (v & 0x0000_ff00) | ((v >> 16) & 0xff) | ((v & 0xff) << 16) | 0xff00_0000;
+        p.copy_from_slice(&swapped.to_le_bytes());
+    }
+}
+
 impl ScreenSource for X11Source {
     fn capture(&mut self) -> Result<Captured, CaptureError> {
         let m = &self.shared;
         let (x, y) = (i16::try_from(m.x).map_err(failed)?, i16::try_from(m.y).map_err(failed)?);
         let (w, h) = (u16::try_from(m.width).map_err(failed)?, u16::try_from(m.height).map_err(failed)?);
-        let image = self
-            .conn
-            .get_image(ImageFormat::Z_PIXMAP, self.root, x, y, w, h, !0)
-            .map_err(failed)?
-            .reply()
-            .map_err(failed)?;
-        let expected = usize::from(w) * usize::from(h) * 4;
-        if image.data.len() != expected {
-            return Err(CaptureError::Failed(format!(
-                "the X server sent {} bytes, not {expected}",
-                image.data.len()
-            )));
-        }
-        let mut rgba = image.data;
-        // BGRX in memory: swap blue and red, make it opaque.
-        for p in rgba.chunks_exact_mut(4) {
-            p.swap(0, 2);
-            p[3] = 255;
-        }
-        Ok(Captured { width: m.width, height: m.height, rgba })
+        let (width, height) = (m.width, m.height);
+        let mut rgba = self.pixels(x, y, w, h)?;
+        bgrx_to_rgba(&mut rgba);
+        Ok(Captured { width, height, rgba })
     }
 
     fn size(&self) -> (u32, u32) {
@@ -131,5 +216,17 @@ impl ScreenSource for X11Source {
         self.monitors = fresh;
         self.shared = chosen.ok_or_else(|| CaptureError::NoScreen(format!("monitor {id} is gone")))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bgrx_to_rgba;
+
+    #[test]
+    fn bgrx_becomes_opaque_rgba() {
+        let mut px = [1, 2, 3, 0, 10, 20, 30, 99];
+        bgrx_to_rgba(&mut px);
+        assert_eq!(px, [3, 2, 1, 255, 30, 20, 10, 255]);
     }
 }

@@ -16,7 +16,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use tether_agent::screen::{ScreenSource, XcapSource};
+use tether_agent::screen::ScreenSource;
 use tether_protocol::channel::screen;
 use tether_protocol::codec::{Decoder, Encoder, encoder::DEFAULT_LEVEL};
 use tether_protocol::handshake::StaticKey;
@@ -81,7 +81,7 @@ async fn session() -> anyhow::Result<Session> {
 }
 
 struct Pipeline {
-    source: XcapSource,
+    source: Box<dyn ScreenSource>,
     encoder: Encoder,
     decoder: Decoder,
     s: Session,
@@ -181,7 +181,7 @@ async fn main() -> anyhow::Result<()> {
         Some("screen") => return codecs::run(std::env::args().nth(2).as_deref()).await,
         Some(other) => bail!("unknown benchmark {other:?}: none for the pipeline, net or screen"),
     }
-    let source = XcapSource::primary()?;
+    let source = tether_agent::screen::primary()?;
     let (w, h) = source.size();
     let s = session().await?;
     let mut p = Pipeline { source, encoder: Encoder::new(DEFAULT_LEVEL)?, decoder: Decoder::new()?, s };

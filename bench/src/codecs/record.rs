@@ -6,7 +6,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use tether_agent::screen::{ScreenSource, XcapSource};
 
 /// Frames per second of every recording.
 pub const FPS: u32 = 10;
@@ -83,13 +82,15 @@ fn terminal(display: &str, cmd: &str) -> anyhow::Result<Scene> {
     scene.spawn(display, "xterm", &["-geometry", "160x50+380+200", "-e", "sh", "-c", cmd])?;
     std::thread::sleep(Duration::from_millis(1200));
     run(display, "xdotool", &["mousemove", "860", "520"]);
+    // A browser that quit may have left the focus on nothing.
+    tether_e2e::desk::focus_follows_pointer(display)?;
     Ok(scene)
 }
 
 /// Stages `workload` on this process's display and captures it.
 pub fn record(workload: &Workload) -> anyhow::Result<Recording> {
     let display = std::env::var("DISPLAY").context("recording needs DISPLAY")?;
-    let mut source = XcapSource::primary()?;
+    let mut source = tether_agent::screen::primary()?;
     let scene = (workload.stage)(&display)?;
     let (width, height) = source.size();
     let mut rec =
@@ -187,6 +188,7 @@ fn browser(display: &str) -> anyhow::Result<Scene> {
     anyhow::ensure!(found, "chromium opened no window in 30 s");
     std::thread::sleep(Duration::from_secs(4));
     run(display, "xdotool", &["mousemove", "960", "600"]);
+    tether_e2e::desk::focus_follows_pointer(display)?;
     let keys = format!(
         "{} {}",
         std::iter::repeat_n("click 5 sleep 0.33", 15).collect::<Vec<_>>().join(" "),
