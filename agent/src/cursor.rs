@@ -108,6 +108,15 @@ impl CursorSource for XfixesSource {
     }
 }
 
+/// The pointer now, and its shape too if its serial is not `known`.
+type Look = (Pointer, Option<Result<CursorShape, CaptureError>>);
+
+fn look(source: &mut dyn CursorSource, known: Option<u32>) -> Result<Look, CaptureError> {
+    let now = source.pointer()?;
+    let shape = (known != Some(now.serial)).then(|| source.shape());
+    Ok((now, shape))
+}
+
 /// Sends the pointer while viewing is granted, on the shared monitor's
 /// pixels, until the channel closes.
 /// Without a pointer to read (no X server), it says so once and idles.
@@ -132,13 +141,21 @@ pub(crate) async fn stream_cursor(
             sent = None;
         }
         if consent.borrow().view {
-            match source.pointer() {
-                Ok(now) => {
-                    if sent.as_ref().is_none_or(|s| s.serial != now.serial) {
-                        match source.shape() {
-                            Ok(shape) => send.send(&cursor::AgentToConsole::Shape(shape)).await?,
-                            Err(e) => debug!("pointer shape: {e}"),
-                        }
+            // X round trips block: off the async threads, as capture is.
+            let known = sent.as_ref().map(|s| s.serial);
+            let (back, read) = tokio::task::spawn_blocking(move || {
+                let read = look(&mut *source, known);
+                (source, read)
+            })
+            .await
+            .map_err(|_| AgentError::Internal("the pointer thread failed"))?;
+            source = back;
+            match read {
+                Ok((now, shape)) => {
+                    match shape {
+                        Some(Ok(shape)) => send.send(&cursor::AgentToConsole::Shape(shape)).await?,
+                        Some(Err(e)) => debug!("pointer shape: {e}"),
+                        None => {}
                     }
                     if sent.as_ref().is_none_or(|s| (s.x, s.y) != (now.x, now.y)) {
                         // On the shared monitor's pixels.

@@ -10,7 +10,8 @@ use std::os::unix::fs::FileExt;
 use tether_protocol::channel::clip_to;
 use tether_protocol::channel::control::{MAX_MONITOR_NAME, MAX_MONITORS, Monitor};
 use x11rb::connection::Connection;
-use x11rb::protocol::randr::ConnectionExt as _;
+use x11rb::protocol::Event;
+use x11rb::protocol::randr::{ConnectionExt as _, NotifyMask};
 use x11rb::protocol::shm::ConnectionExt as _;
 use x11rb::protocol::xproto::{ConnectionExt as _, ImageFormat, ImageOrder, Window};
 use x11rb::rust_connection::RustConnection;
@@ -80,25 +81,80 @@ impl X11Source {
         }
         let (root, width, height) =
             (root_screen.root, root_screen.width_in_pixels, root_screen.height_in_pixels);
-        let mut monitors = Self::list(&conn, root).unwrap_or_default();
-        if monitors.is_empty() {
-            let whole = u32::from(width);
-            monitors.push(Monitor {
-                id: 0,
-                name: "screen".into(),
-                x: 0,
-                y: 0,
-                width: whole,
-                height: u32::from(height),
-                primary: true,
-            });
-        }
+        // Resolution changes arrive as events, read before each capture.
+        let _ = conn.randr_select_input(root, NotifyMask::SCREEN_CHANGE);
+        let monitors = Self::discover(&conn, root, (width, height));
         let shared = monitors.iter().find(|m| m.primary).unwrap_or(&monitors[0]).clone();
         let whole = usize::from(width) * usize::from(height) * 4;
         let shm = Shm::create(&conn, whole)
             .inspect_err(|e| tracing::debug!("capturing without shared memory: {e}"))
             .ok();
         Ok(Self { conn, root, monitors, shared, shm })
+    }
+
+    /// The monitors RandR lists, or the whole `size` root as one; never empty.
+    fn discover(conn: &RustConnection, root: Window, (width, height): (u16, u16)) -> Vec<Monitor> {
+        let mut monitors = Self::list(conn, root).unwrap_or_default();
+        if monitors.is_empty() {
+            monitors.push(Monitor {
+                id: 0,
+                name: "screen".into(),
+                x: 0,
+                y: 0,
+                width: u32::from(width),
+                height: u32::from(height),
+                primary: true,
+            });
+        }
+        monitors
+    }
+
+    /// Whether the screen changed size since the last look (RandR events).
+    fn screen_changed(&self) -> Result<bool, CaptureError> {
+        let mut changed = false;
+        while let Some(event) = self.conn.poll_for_event().map_err(failed)? {
+            changed |= matches!(event, Event::RandrScreenChangeNotify(_));
+        }
+        Ok(changed)
+    }
+
+    /// Reads the screen's size and monitors again, after a resolution change:
+    /// keeps sharing the same monitor if it is still there (with its new
+    /// size), else the primary one; grows the shared segment if needed.
+    fn refresh(&mut self) -> Result<(), CaptureError> {
+        let geometry = self.conn.get_geometry(self.root).map_err(failed)?.reply().map_err(failed)?;
+        let size = (geometry.width, geometry.height);
+        self.monitors = Self::discover(&self.conn, self.root, size);
+        let same = self.monitors.iter().find(|m| m.id == self.shared.id);
+        let primary = self.monitors.iter().find(|m| m.primary).unwrap_or(&self.monitors[0]);
+        self.shared = same.unwrap_or(primary).clone();
+        let whole = usize::from(size.0) * usize::from(size.1) * 4;
+        if self.shm.as_ref().is_some_and(|s| s.size < whole) {
+            let old = self.shm.take().map(|s| s.seg);
+            if let Some(seg) = old {
+                let _ = self.conn.shm_detach(seg);
+            }
+            self.shm = Shm::create(&self.conn, whole).ok();
+        }
+        tracing::info!(
+            "the screen is now {}×{}; sharing {}×{}",
+            size.0,
+            size.1,
+            self.shared.width,
+            self.shared.height
+        );
+        Ok(())
+    }
+
+    /// The shared monitor's picture, RGBA.
+    fn grab(&mut self) -> Result<Captured, CaptureError> {
+        let m = &self.shared;
+        let (x, y) = (i16::try_from(m.x).map_err(failed)?, i16::try_from(m.y).map_err(failed)?);
+        let (w, h) = (u16::try_from(m.width).map_err(failed)?, u16::try_from(m.height).map_err(failed)?);
+        let (width, height) = (m.width, m.height);
+        let mut rgba = self.pixels(x, y, w, h)?;
+        bgrx_to_rgba(&mut rgba);
+        Ok(Captured { width, height, rgba })
     }
 
     /// Without shared memory from now on: every picture through the socket.
@@ -193,13 +249,18 @@ fn bgrx_to_rgba(pixels: &mut [u8]) {
 
 impl ScreenSource for X11Source {
     fn capture(&mut self) -> Result<Captured, CaptureError> {
-        let m = &self.shared;
-        let (x, y) = (i16::try_from(m.x).map_err(failed)?, i16::try_from(m.y).map_err(failed)?);
-        let (w, h) = (u16::try_from(m.width).map_err(failed)?, u16::try_from(m.height).map_err(failed)?);
-        let (width, height) = (m.width, m.height);
-        let mut rgba = self.pixels(x, y, w, h)?;
-        bgrx_to_rgba(&mut rgba);
-        Ok(Captured { width, height, rgba })
+        if self.screen_changed()? {
+            self.refresh()?;
+        }
+        match self.grab() {
+            Ok(c) => Ok(c),
+            // The screen may have shrunk before its event arrived.
+            Err(e) => {
+                tracing::debug!("capture failed ({e}); reading the screen's size again");
+                self.refresh()?;
+                self.grab()
+            }
+        }
     }
 
     fn size(&self) -> (u32, u32) {

@@ -53,3 +53,23 @@ fn shared_memory_capture_is_pixel_exact() -> anyhow::Result<()> {
     assert!(shm.uses_shm(), "capture fell back from shared memory");
     shown.close()
 }
+
+#[test]
+fn a_resolution_change_is_followed() -> anyhow::Result<()> {
+    let x = Xvfb::start("1280x800x24")?;
+    let mut source = X11Source::connect(Some(&x.display))?;
+    let first = source.capture()?;
+    assert_eq!((first.width, first.height), (1280, 800));
+    // Xvfb can shrink its screen (it cannot grow past its start size);
+    // xrandr complains about the output but the screen does change.
+    let _ = std::process::Command::new("xrandr")
+        .args(["--fb", "1024x768"])
+        .env("DISPLAY", &x.display)
+        .stderr(std::process::Stdio::null())
+        .status()?;
+    let after = source.capture()?;
+    assert_eq!((after.width, after.height), (1024, 768), "the capture kept the old size");
+    assert_eq!(after.rgba.len(), 1024 * 768 * 4);
+    assert_eq!(source.size(), (1024, 768));
+    Ok(())
+}
