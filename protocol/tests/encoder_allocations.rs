@@ -67,8 +67,12 @@ fn allocations_for(enc: &mut Encoder, pixels: &[u8]) -> usize {
     count
 }
 
+/// The allocation counter is global: one test at a time.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn steady_state_encoding_allocates_per_frame_not_per_tile() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut enc = Encoder::new(1).unwrap();
     // Warm up on the busiest frames this test uses.
     for seed in 0..4 {
@@ -77,4 +81,47 @@ fn steady_state_encoding_allocates_per_frame_not_per_tile() {
     let many = allocations_for(&mut enc, &screen(200, 8, 0));
     let few = allocations_for(&mut enc, &screen(200, 8, 10));
     assert!(few <= 4 && many <= 4, "allocations: {few} for 10 dirty tiles, {many} for 200");
+}
+
+/// The same layout with grainy gradients ("photos") in the first `tiles`
+/// tiles, each depending on `seed` (`seed + 1` for the first `changed`).
+fn photos(tiles: u32, seed: u32, changed: u32) -> Vec<u8> {
+    let mut px = vec![240u8; (W * H * 4) as usize];
+    let cols = W / 64;
+    for t in 0..tiles {
+        let (tx, ty) = ((t % cols) * 64, (t / cols) * 64);
+        let seed = if t < changed { seed + 1 } else { seed };
+        let mut grain = (seed * 7919 + t) | 1;
+        for y in ty..ty + 64 {
+            for x in tx..tx + 64 {
+                grain ^= grain << 13;
+                grain ^= grain >> 17;
+                grain ^= grain << 5;
+                let i = ((y * W + x) * 4) as usize;
+                let g = grain & 31;
+                px[i..i + 4].copy_from_slice(&[
+                    (x * 3 + g) as u8,
+                    (y * 2 + seed + g) as u8,
+                    (x + y + g) as u8,
+                    255,
+                ]);
+            }
+        }
+    }
+    px
+}
+
+#[test]
+fn lossy_photo_tiles_allocate_per_frame_not_per_tile() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut enc = Encoder::new(1).unwrap();
+    enc.set_lossy(Some(50));
+    for seed in 0..4 {
+        let frame = enc.encode(W, H, &photos(200, seed * 2, 0)).unwrap().unwrap();
+        assert!(!frame.photos.is_empty(), "the photos went lossless");
+    }
+    let many = allocations_for(&mut enc, &photos(200, 20, 0));
+    let few = allocations_for(&mut enc, &photos(200, 20, 10));
+    assert!(enc.approx_tiles() >= 200, "{} approximate tiles", enc.approx_tiles());
+    assert!(many <= few + 2 && many <= 24, "allocations: {few} for 10 photo tiles, {many} for 200");
 }

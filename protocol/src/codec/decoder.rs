@@ -2,7 +2,8 @@
 //!
 //! Everything in a frame is checked before the framebuffer changes: copies
 //! inside the screen, tiles in range and in order, payload lengths no larger
-//! than the tile, and the zstd output exactly as long as announced.
+//! than the tile, the zstd output exactly as long as announced, and the photo
+//! atlas exactly the size its tiles need.
 
 use zstd::stream::raw::{InBuffer, Operation, OutBuffer};
 
@@ -19,6 +20,8 @@ pub struct Decoder {
     scratch: Vec<u8>,
     /// One tile's pixels.
     pixels: Vec<u8>,
+    /// The frame's decoded photo atlas.
+    atlas: Vec<u8>,
     /// Tiles painted lossy and not refined yet.
     approx: Approx,
 }
@@ -37,7 +40,7 @@ fn payload_len(grid: &Grid, index: u32, kind: TileKind) -> Result<usize, CodecEr
     let (_, _, w, h) = grid.rect(index);
     let raw = (w * h) as usize * BPP;
     let len = match kind {
-        TileKind::Solid(_) => 0,
+        TileKind::Solid(_) | TileKind::Jpeg => 0,
         TileKind::Raw => raw,
         TileKind::Palette { colours, len } => {
             if colours == 0 || usize::from(colours) > MAX_PALETTE {
@@ -45,7 +48,7 @@ fn payload_len(grid: &Grid, index: u32, kind: TileKind) -> Result<usize, CodecEr
             }
             len as usize
         }
-        TileKind::Predicted { len } | TileKind::Jpeg { len } => len as usize,
+        TileKind::Predicted { len } => len as usize,
     };
     if len > raw { Err(CodecError::BadTiles) } else { Ok(len) }
 }
@@ -69,6 +72,7 @@ impl Decoder {
             next_seq: 0,
             scratch: Vec::new(),
             pixels: Vec::new(),
+            atlas: Vec::new(),
             approx: Approx::default(),
         })
     }
@@ -108,6 +112,13 @@ impl Decoder {
             expected += payload_len(&grid, t.index, t.kind)?;
         }
         self.inflate(&frame.stream, expected)?;
+        let photos = frame.tiles.iter().filter(|t| t.kind == TileKind::Jpeg).count();
+        if photos == 0 && !frame.photos.is_empty() {
+            return Err(CodecError::BadTiles);
+        }
+        if photos > 0 {
+            lossy::decode_atlas(&frame.photos, photos, &mut self.atlas).map_err(|_| CodecError::Corrupt)?;
+        }
         if resized {
             self.framebuffer.clear();
             self.framebuffer.resize(grid.frame_bytes(), 0);
@@ -118,7 +129,7 @@ impl Decoder {
             scroll::apply(&grid, &mut self.framebuffer, c);
             self.approx.apply_copy(&grid, c);
         }
-        let mut src = 0;
+        let (mut src, mut photo) = (0, 0);
         for t in &frame.tiles {
             let len = payload_len(&grid, t.index, t.kind)?;
             let payload = &self.scratch[src..src + len];
@@ -134,11 +145,12 @@ impl Decoder {
                 TileKind::Predicted { .. } => {
                     tile::decode_predicted(payload, &mut self.pixels).map_err(|_| CodecError::Corrupt)?;
                 }
-                TileKind::Jpeg { .. } => {
-                    lossy::decode_jpeg(payload, w, h, &mut self.pixels).map_err(|_| CodecError::Corrupt)?;
+                TileKind::Jpeg => {
+                    lossy::slot_pixels(&self.atlas, photos, photo, w, h, &mut self.pixels);
+                    photo += 1;
                 }
             }
-            self.approx.set(t.index, matches!(t.kind, TileKind::Jpeg { .. }));
+            self.approx.set(t.index, t.kind == TileKind::Jpeg);
             let mut from = 0;
             for r in grid.rows_of(t.index) {
                 let n = r.len();

@@ -2,12 +2,13 @@
 //! and compresses each dirty tile in the cheapest of its encodings.
 //!
 //! All working memory lives in the encoder and is reused frame after frame,
-//! so the lossless steady state allocates nothing per tile. (The JPEG
-//! encoder of the lossy mode keeps small per-call tables of its own.)
+//! so the steady state allocates nothing per tile: lossy photo tiles are
+//! gathered into one JPEG per frame (`lossy::Atlas`), whose encoder makes its
+//! small tables once per frame.
 
 use std::io::Write;
 
-use super::lossy::{self, Approx};
+use super::lossy::{Approx, Atlas, looks_photographic};
 use super::scroll::{self, Axis, ScrollFinder};
 use super::tile;
 use super::{BPP, CodecError, EncodedFrame, Grid, TileKind, TileUpdate};
@@ -34,6 +35,8 @@ pub struct Encoder {
     pixels: Vec<u8>,
     palette: Vec<u8>,
     predicted: Vec<u8>,
+    /// This frame's photo tiles, and their JPEG.
+    atlas: Atlas,
     jpeg: Vec<u8>,
     /// JPEG quality for photo tiles, when lossy tiles are allowed now.
     lossy: Option<u8>,
@@ -62,6 +65,7 @@ impl Encoder {
             pixels: Vec::new(),
             palette: Vec::new(),
             predicted: Vec::new(),
+            atlas: Atlas::default(),
             jpeg: Vec::new(),
             lossy: None,
             approx: Approx::default(),
@@ -90,6 +94,7 @@ impl Encoder {
             return Ok(None);
         }
         self.tiles.clear();
+        self.atlas.clear();
         for i in 0..self.dirty.len() {
             let index = self.dirty[i];
             load_tile(&grid, index, &self.sent, &mut self.pixels);
@@ -142,6 +147,7 @@ impl Encoder {
             return Ok(None);
         }
         self.tiles.clear();
+        self.atlas.clear();
         let allow_lossy = self.lossy.is_some();
         for i in 0..self.dirty.len() {
             let index = self.dirty[i];
@@ -158,13 +164,21 @@ impl Encoder {
     /// Flushes the stream and wraps up the frame built in `tiles`.
     fn finish(&mut self, grid: Grid, copies: Vec<super::CopyRect>) -> Result<EncodedFrame, CodecError> {
         self.zstd.flush().map_err(|_| CodecError::Corrupt)?;
+        let photos = match self.lossy {
+            Some(quality) if self.atlas.count() > 0 => {
+                self.atlas.encode(quality, &mut self.jpeg).map_err(|_| CodecError::Corrupt)?;
+                self.jpeg.clone()
+            }
+            _ => Vec::new(),
+        };
         // Copied out in one allocation; the buffer keeps its capacity.
         let out = self.zstd.get_mut();
         let stream = out.clone();
         out.clear();
         self.grid = Some(grid);
         let (width, height) = (grid.width, grid.height);
-        let frame = EncodedFrame { seq: self.seq, width, height, copies, tiles: self.tiles.clone(), stream };
+        let frame =
+            EncodedFrame { seq: self.seq, width, height, copies, tiles: self.tiles.clone(), stream, photos };
         self.seq += 1;
         Ok(frame)
     }
@@ -184,45 +198,48 @@ impl Encoder {
     /// photograph.
     fn encode_loaded(&mut self, grid: &Grid, index: u32, allow_lossy: bool) -> Result<TileKind, CodecError> {
         let (_, _, w, h) = grid.rect(index);
-        let kind = self.choose(w, h, allow_lossy)?;
-        self.approx.set(index, matches!(kind, TileKind::Jpeg { .. }));
+        let kind = self.choose(allow_lossy);
+        self.approx.set(index, kind == TileKind::Jpeg);
         let payload: &[u8] = match kind {
             TileKind::Solid(_) => return Ok(kind),
+            TileKind::Jpeg => {
+                self.atlas.push(&self.pixels, w, h);
+                return Ok(kind);
+            }
             TileKind::Raw => &self.pixels,
             TileKind::Palette { .. } => &self.palette,
             TileKind::Predicted { .. } => &self.predicted,
-            TileKind::Jpeg { .. } => &self.jpeg,
         };
         self.zstd.write_all(payload).map_err(|_| CodecError::Corrupt)?;
         Ok(kind)
     }
 
     /// The cheapest encoding of the loaded tile, its payload left in the
-    /// matching buffer.
-    fn choose(&mut self, w: u32, h: u32, allow_lossy: bool) -> Result<TileKind, CodecError> {
+    /// matching buffer; a photo if lossy tiles are allowed and it looks like
+    /// one (JPEG beats the predictor on those by far).
+    fn choose(&mut self, allow_lossy: bool) -> TileKind {
         if let Some(colour) = solid_colour(&self.pixels) {
-            return Ok(TileKind::Solid(colour));
+            return TileKind::Solid(colour);
         }
         let raw = self.pixels.len();
         let colours = tile::encode_palette(&self.pixels, &mut self.palette);
         let palette_len = colours.map_or(usize::MAX, |_| self.palette.len());
         tile::encode_predicted(&self.pixels, &mut self.predicted);
-        if let (Some(quality), None) = (self.lossy.filter(|_| allow_lossy), colours)
-            && lossy::looks_photographic(raw, self.predicted.len())
+        if allow_lossy
+            && self.lossy.is_some()
+            && colours.is_none()
+            && !self.atlas.is_full()
+            && looks_photographic(raw, self.predicted.len())
         {
-            lossy::encode_jpeg(&self.pixels, w, h, quality, &mut self.jpeg)
-                .map_err(|_| CodecError::Corrupt)?;
-            if self.jpeg.len() < self.predicted.len() {
-                return Ok(TileKind::Jpeg { len: self.jpeg.len() as u32 });
-            }
+            return TileKind::Jpeg;
         }
-        Ok(match colours {
+        match colours {
             Some(colours) if palette_len <= self.predicted.len() && palette_len < raw => {
                 TileKind::Palette { colours, len: palette_len as u32 }
             }
             _ if self.predicted.len() < raw => TileKind::Predicted { len: self.predicted.len() as u32 },
             _ => TileKind::Raw,
-        })
+        }
     }
 }
 

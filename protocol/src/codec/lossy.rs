@@ -32,39 +32,131 @@ pub fn looks_photographic(raw: usize, predicted: usize) -> bool {
     predicted * 100 >= raw * PHOTO_PERCENT
 }
 
-/// JPEG-compresses one tile's RGBA pixels (`width`×`height`) into `out`.
-pub(crate) fn encode_jpeg(
-    pixels: &[u8],
-    width: u32,
-    height: u32,
-    quality: u8,
-    out: &mut Vec<u8>,
-) -> Result<(), BadPayload> {
-    out.clear();
-    let (w, h) =
-        (u16::try_from(width).map_err(|_| BadPayload)?, u16::try_from(height).map_err(|_| BadPayload)?);
-    let q = quality.clamp(MIN_QUALITY, MAX_QUALITY);
-    jpeg_encoder::Encoder::new(&mut *out, q)
-        .encode(pixels, w, h, jpeg_encoder::ColorType::Rgba)
-        .map_err(|_| BadPayload)
+/// Slots per row of a frame's photo atlas.
+pub const ATLAS_COLUMNS: u32 = 16;
+/// Most photo tiles in one frame: a JPEG is at most 65,535 pixels high.
+pub const MAX_PHOTO_TILES: usize = ATLAS_COLUMNS as usize * (u16::MAX as usize / TILE as usize);
+/// Bytes of one 64×64 RGBA slot.
+const SLOT: usize = (TILE * TILE) as usize * BPP;
+
+/// The atlas picture's size for `n` photo tiles.
+#[must_use]
+pub fn atlas_size(n: usize) -> (u32, u32) {
+    let cols = n.min(ATLAS_COLUMNS as usize) as u32;
+    let rows = n.div_ceil(ATLAS_COLUMNS as usize) as u32;
+    (cols * TILE, rows * TILE)
 }
 
-/// Decodes a JPEG tile payload into `out`, which must be exactly
-/// `width`×`height` RGBA pixels; anything else is an error, never a panic.
-pub(crate) fn decode_jpeg(payload: &[u8], width: u32, height: u32, out: &mut [u8]) -> Result<(), BadPayload> {
+/// The encoder's photo tiles of one frame, gathered into one JPEG so the
+/// JPEG encoder runs (and allocates) once per frame, not once per tile.
+/// Slots are 64×64 and 16×16-aligned, so no chroma block spans two tiles;
+/// an edge tile is padded by repeating its last column and row.
+#[derive(Debug, Default)]
+pub(crate) struct Atlas {
+    /// `count` slots, one after the other.
+    slots: Vec<u8>,
+    count: usize,
+    /// The slots laid out as the atlas picture.
+    image: Vec<u8>,
+}
+
+impl Atlas {
+    /// Empties it for the next frame, keeping the memory.
+    pub fn clear(&mut self) {
+        self.count = 0;
+    }
+
+    /// Photo tiles gathered so far.
+    pub const fn count(&self) -> usize {
+        self.count
+    }
+
+    /// Whether another tile would not fit.
+    pub const fn is_full(&self) -> bool {
+        self.count >= MAX_PHOTO_TILES
+    }
+
+    /// Adds a tile of `width`×`height` RGBA pixels as the next slot.
+    pub fn push(&mut self, pixels: &[u8], width: u32, height: u32) {
+        let start = self.count * SLOT;
+        if self.slots.len() < start + SLOT {
+            self.slots.resize(start + SLOT, 0);
+        }
+        let slot = &mut self.slots[start..start + SLOT];
+        let (w, h, row) = (width as usize, height as usize, TILE as usize * BPP);
+        for y in 0..TILE as usize {
+            let from = y.min(h.saturating_sub(1)) * w * BPP;
+            let line = &mut slot[y * row..(y + 1) * row];
+            line[..w * BPP].copy_from_slice(&pixels[from..from + w * BPP]);
+            let last: [u8; BPP] = pixels[from + (w - 1) * BPP..from + w * BPP].try_into().unwrap_or_default();
+            line[w * BPP..].chunks_exact_mut(BPP).for_each(|p| p.copy_from_slice(&last));
+        }
+        self.count += 1;
+    }
+
+    /// JPEG-compresses the gathered slots at `quality` into `out`.
+    pub fn encode(&mut self, quality: u8, out: &mut Vec<u8>) -> Result<(), BadPayload> {
+        let (w, h) = atlas_size(self.count);
+        self.image.clear();
+        self.image.resize((w * h) as usize * BPP, 0);
+        for k in 0..self.count {
+            let (x, y) = slot_origin(k);
+            let row = TILE as usize * BPP;
+            for r in 0..TILE as usize {
+                let at = ((y as usize + r) * w as usize + x as usize) * BPP;
+                self.image[at..at + row]
+                    .copy_from_slice(&self.slots[k * SLOT + r * row..k * SLOT + (r + 1) * row]);
+            }
+        }
+        out.clear();
+        let (w, h) = (u16::try_from(w).map_err(|_| BadPayload)?, u16::try_from(h).map_err(|_| BadPayload)?);
+        let q = quality.clamp(MIN_QUALITY, MAX_QUALITY);
+        jpeg_encoder::Encoder::new(&mut *out, q)
+            .encode(&self.image, w, h, jpeg_encoder::ColorType::Rgba)
+            .map_err(|_| BadPayload)
+    }
+}
+
+/// Top-left pixel of slot `k` in the atlas.
+const fn slot_origin(k: usize) -> (u32, u32) {
+    ((k % ATLAS_COLUMNS as usize) as u32 * TILE, (k / ATLAS_COLUMNS as usize) as u32 * TILE)
+}
+
+/// Decodes the photo atlas of a frame with `n` photo tiles into `out`; its
+/// size must be exactly [`atlas_size`]`(n)`. Anything else is an error,
+/// never a panic.
+pub(crate) fn decode_atlas(payload: &[u8], n: usize, out: &mut Vec<u8>) -> Result<(), BadPayload> {
+    if n == 0 || n > MAX_PHOTO_TILES {
+        return Err(BadPayload);
+    }
+    let (w, h) = atlas_size(n);
+    // Strict: a truncated or damaged scan is an error, not a grey patch.
     let options = DecoderOptions::new_safe()
-        .set_max_width(TILE as usize)
-        .set_max_height(TILE as usize)
+        .set_strict_mode(true)
+        .set_max_width(w as usize)
+        .set_max_height(h as usize)
         .jpeg_set_out_colorspace(ColorSpace::RGBA);
     let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(payload), options);
     decoder.decode_headers().map_err(|_| BadPayload)?;
-    if decoder.dimensions() != Some((width as usize, height as usize))
-        || decoder.output_buffer_size() != Some(out.len())
-        || out.len() != (width * height) as usize * BPP
-    {
+    let len = (w * h) as usize * BPP;
+    if decoder.dimensions() != Some((w as usize, h as usize)) || decoder.output_buffer_size() != Some(len) {
         return Err(BadPayload);
     }
+    out.clear();
+    out.resize(len, 0);
     decoder.decode_into(out).map_err(|_| BadPayload)
+}
+
+/// Copies slot `k` of a decoded atlas for `n` tiles, cropped to
+/// `width`×`height`, into `out` (exactly that many RGBA pixels).
+pub(crate) fn slot_pixels(atlas: &[u8], n: usize, k: usize, width: u32, height: u32, out: &mut [u8]) {
+    let (aw, _) = atlas_size(n);
+    let (x, y) = slot_origin(k);
+    let row = width as usize * BPP;
+    for r in 0..height as usize {
+        let at = ((y as usize + r) * aw as usize + x as usize) * BPP;
+        out[r * row..(r + 1) * row].copy_from_slice(&atlas[at..at + row]);
+    }
 }
 
 /// Which tiles of the picture are only approximate (sent lossy, not yet
@@ -169,35 +261,61 @@ mod tests {
         10.0 * (255.0f64 * 255.0 / (sum / n).max(1e-9)).log10()
     }
 
-    #[test]
-    fn a_jpeg_tile_decodes_to_its_size_and_close_to_the_source() {
-        let px = noise_tile(7);
-        let mut jpeg = Vec::new();
-        encode_jpeg(&px, TILE, TILE, 60, &mut jpeg).unwrap();
-        assert!(jpeg.len() < px.len() / 3, "{} bytes", jpeg.len());
-        let mut out = vec![0; px.len()];
-        decode_jpeg(&jpeg, TILE, TILE, &mut out).unwrap();
-        let q = psnr(&px, &out);
-        assert!(q > 30.0, "PSNR {q:.1} dB");
-        // An edge tile of another size is refused for this slot.
-        let mut small = vec![0; 32 * TILE as usize * BPP];
-        assert_eq!(decode_jpeg(&jpeg, 32, TILE, &mut small), Err(BadPayload));
+    /// The first `w`×`h` pixels of a 64×64 tile.
+    fn crop(px: &[u8], w: u32, h: u32) -> Vec<u8> {
+        (0..h as usize).flat_map(|r| px[r * TILE as usize * BPP..][..w as usize * BPP].to_vec()).collect()
     }
 
     #[test]
-    fn broken_and_oversized_jpegs_are_errors() {
-        let px = noise_tile(3);
-        let mut jpeg = Vec::new();
-        encode_jpeg(&px, TILE, TILE, 50, &mut jpeg).unwrap();
-        let mut out = vec![0; px.len()];
-        for cut in [0, 2, 20, jpeg.len() / 2] {
-            assert_eq!(decode_jpeg(&jpeg[..cut], TILE, TILE, &mut out), Err(BadPayload), "cut at {cut}");
+    fn an_atlas_gives_back_each_tile_close_to_its_source() {
+        let tiles = [
+            (noise_tile(7), TILE, TILE),
+            (crop(&noise_tile(8), 32, TILE), 32, TILE),
+            (crop(&noise_tile(9), TILE, 20), TILE, 20),
+        ];
+        let mut atlas = Atlas::default();
+        for (px, w, h) in &tiles {
+            atlas.push(px, *w, *h);
         }
-        let big = vec![128u8; 128 * 128 * BPP];
-        let mut big_jpeg = Vec::new();
-        encode_jpeg(&big, 128, 128, 50, &mut big_jpeg).unwrap();
-        let mut big_out = vec![0; big.len()];
-        assert_eq!(decode_jpeg(&big_jpeg, 128, 128, &mut big_out), Err(BadPayload));
+        let mut jpeg = Vec::new();
+        atlas.encode(60, &mut jpeg).unwrap();
+        let raw: usize = tiles.iter().map(|t| t.0.len()).sum();
+        assert!(jpeg.len() < raw / 3, "{} bytes for {raw}", jpeg.len());
+        let mut decoded = Vec::new();
+        decode_atlas(&jpeg, tiles.len(), &mut decoded).unwrap();
+        for (k, (px, w, h)) in tiles.iter().enumerate() {
+            let mut out = vec![0; px.len()];
+            slot_pixels(&decoded, tiles.len(), k, *w, *h, &mut out);
+            let q = psnr(px, &out);
+            assert!(q > 30.0, "tile {k}: PSNR {q:.1} dB");
+        }
+        // Reused for the next frame: only what was pushed since counts.
+        atlas.clear();
+        atlas.push(&tiles[0].0, TILE, TILE);
+        atlas.encode(60, &mut jpeg).unwrap();
+        decode_atlas(&jpeg, 1, &mut decoded).unwrap();
+        assert_eq!(decoded.len(), tiles[0].0.len());
+    }
+
+    #[test]
+    fn broken_and_wrongly_sized_atlases_are_errors() {
+        let mut atlas = Atlas::default();
+        for seed in 0..3 {
+            atlas.push(&noise_tile(seed), TILE, TILE);
+        }
+        let mut jpeg = Vec::new();
+        atlas.encode(50, &mut jpeg).unwrap();
+        let mut out = Vec::new();
+        for cut in [0, 2, 20, jpeg.len() / 2] {
+            assert_eq!(decode_atlas(&jpeg[..cut], 3, &mut out), Err(BadPayload), "cut at {cut}");
+        }
+        // Announced as another number of tiles: another size.
+        for n in [0, 1, 2, 4, 17, MAX_PHOTO_TILES + 1] {
+            assert_eq!(decode_atlas(&jpeg, n, &mut out), Err(BadPayload), "{n} tiles");
+        }
+        assert_eq!(decode_atlas(&jpeg, 3, &mut out), Ok(()));
+        assert_eq!(atlas_size(3), (3 * TILE, TILE));
+        assert_eq!(atlas_size(17), (16 * TILE, 2 * TILE));
     }
 
     #[test]

@@ -59,8 +59,7 @@ fn photo_tiles_go_lossy_text_stays_exact_and_refinement_makes_all_exact() {
     enc.set_lossy(Some(50));
     let frame = ship(enc.encode(w, h, &pixels).unwrap(), &mut dec).unwrap();
 
-    let jpeg: Vec<u32> =
-        frame.tiles.iter().filter(|t| matches!(t.kind, TileKind::Jpeg { .. })).map(|t| t.index).collect();
+    let jpeg: Vec<u32> = frame.tiles.iter().filter(|t| t.kind == TileKind::Jpeg).map(|t| t.index).collect();
     // The 4×4 photo tiles on the left (columns 0–3 of 8), none of the text.
     assert_eq!(jpeg.len(), 16, "{jpeg:?}");
     assert!(jpeg.iter().all(|i| i % 8 < 4), "{jpeg:?}");
@@ -100,27 +99,36 @@ fn without_lossy_nothing_is_approximate() {
 }
 
 #[test]
-fn a_bad_jpeg_tile_is_corrupt_and_an_oversized_one_refused() {
-    let (w, h) = (64, 64);
+fn a_broken_or_mismatched_photo_atlas_is_refused() {
+    let (w, h) = (128, 64);
     let mut enc = Encoder::new(1).unwrap();
     enc.set_lossy(Some(40));
     let frame = enc.encode(w, h, &photo(w, h, 1)).unwrap().unwrap();
-    assert!(matches!(frame.tiles[0].kind, TileKind::Jpeg { .. }), "{:?}", frame.tiles);
+    assert!(frame.tiles.iter().all(|t| t.kind == TileKind::Jpeg), "{:?}", frame.tiles);
+    assert!(!frame.photos.is_empty());
+    assert_eq!(Decoder::new().unwrap().apply(&frame), Ok(()));
 
-    let mut oversized = frame.clone();
-    oversized.tiles[0].kind = TileKind::Jpeg { len: 64 * 64 * 4 + 1 };
-    assert_eq!(Decoder::new().unwrap().apply(&oversized), Err(CodecError::BadTiles));
+    let mut cut = frame.clone();
+    cut.photos.truncate(cut.photos.len() / 2);
+    assert_eq!(Decoder::new().unwrap().apply(&cut), Err(CodecError::Corrupt));
 
-    // A valid stream whose JPEG bytes are garbage.
-    let mut garbage_enc = Encoder::new(1).unwrap();
-    let mut forged = garbage_enc.encode(w, h, &noise(w, h, 5)).unwrap().unwrap();
-    let len = match forged.tiles[0].kind {
-        TileKind::Predicted { len } => len,
-        TileKind::Raw => 64 * 64 * 4,
-        other => panic!("noise went as {other:?}"),
-    };
-    forged.tiles[0].kind = TileKind::Jpeg { len };
-    assert_eq!(Decoder::new().unwrap().apply(&forged), Err(CodecError::Corrupt));
+    let mut missing = frame.clone();
+    missing.photos.clear();
+    assert_eq!(Decoder::new().unwrap().apply(&missing), Err(CodecError::Corrupt));
+
+    let mut garbage = frame.clone();
+    garbage.photos = noise(16, 16, 3);
+    assert_eq!(Decoder::new().unwrap().apply(&garbage), Err(CodecError::Corrupt));
+
+    // One photo tile announced, an atlas of two sent: the wrong size.
+    let mut fewer = frame.clone();
+    fewer.tiles.truncate(1);
+    assert_eq!(Decoder::new().unwrap().apply(&fewer), Err(CodecError::Corrupt));
+
+    // Photos with no photo tile.
+    let mut stray = Encoder::new(1).unwrap().encode(w, h, &noise(w, h, 5)).unwrap().unwrap();
+    stray.photos = frame.photos.clone();
+    assert_eq!(Decoder::new().unwrap().apply(&stray), Err(CodecError::BadTiles));
 }
 
 proptest! {

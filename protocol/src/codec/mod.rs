@@ -60,12 +60,10 @@ pub enum TileKind {
         /// Payload bytes in the stream.
         len: u32,
     },
-    /// The next `len` bytes are a JPEG of the tile: lossy, only for photo
-    /// and video content under bandwidth pressure, refined later.
-    Jpeg {
-        /// Payload bytes in the stream.
-        len: u32,
-    },
+    /// The next slot of the frame's photo atlas ([`EncodedFrame::photos`]):
+    /// lossy, only for photo and video content under bandwidth pressure,
+    /// refined later. Nothing in the stream.
+    Jpeg,
 }
 
 /// A block of the previous picture moved elsewhere (a scroll), applied
@@ -111,6 +109,10 @@ pub struct EncodedFrame {
     /// The session zstd stream's output for this frame.
     #[serde(with = "serde_bytes")]
     pub stream: Vec<u8>,
+    /// One JPEG of every [`TileKind::Jpeg`] tile of the frame, 64×64 slots
+    /// in tile order, [`lossy::ATLAS_COLUMNS`] to a row; empty when none.
+    #[serde(with = "serde_bytes")]
+    pub photos: Vec<u8>,
 }
 
 /// Why a frame could not be encoded or decoded.

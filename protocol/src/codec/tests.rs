@@ -91,7 +91,8 @@ proptest! {
     fn random_stream_never_panics(stream in proptest::collection::vec(any::<u8>(), 0..512), n in 0u32..4) {
         let kinds = [TileKind::Raw, TileKind::Predicted { len: 300 }, TileKind::Palette { colours: 3, len: 40 }];
         let tiles = (0..n).map(|index| TileUpdate { index, kind: kinds[index as usize % 3] }).collect();
-        let frame = EncodedFrame { seq: 0, width: 256, height: 64, copies: Vec::new(), tiles, stream };
+        let frame =
+            EncodedFrame { seq: 0, width: 256, height: 64, copies: Vec::new(), tiles, stream, photos: Vec::new() };
         let _ = Decoder::new().unwrap().apply(&frame);
     }
 
