@@ -1,7 +1,9 @@
 //! Fuzz target: arbitrary tile payloads inside a well-formed frame (valid
 //! zstd, announced lengths that add up), so the palette, predictor and JPEG
 //! atlas decoders and the copies see hostile bytes. Errors are fine; panics
-//! are not.
+//! are not. `seeds/tiles/atlas-two-tiles` (two JPEG tiles and a real
+//! 128×64 baseline JPEG) gets the fuzzer into the JPEG decoder at once:
+//! `cargo +nightly fuzz run tiles corpus/tiles seeds/tiles`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
