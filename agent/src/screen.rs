@@ -34,6 +34,10 @@ pub trait ScreenSource: Send {
     /// The screen size in pixels.
     fn size(&self) -> (u32, u32);
 
+    /// Takes back a picture's buffer once it has been encoded, so the next
+    /// capture can reuse its memory instead of fresh (zeroed) pages.
+    fn recycle(&mut self, _rgba: Vec<u8>) {}
+
     /// The monitors there are, and the id of the one shared now.
     fn monitors(&self) -> (Vec<Monitor>, u32) {
         let (width, height) = self.size();

@@ -52,7 +52,9 @@ impl Pipeline {
 
     fn next(&mut self) -> Result<Option<EncodedFrame>, AgentError> {
         let c = self.source.capture()?;
-        Ok(self.encoder.encode(c.width, c.height, &c.rgba)?)
+        let frame = self.encoder.encode(c.width, c.height, &c.rgba);
+        self.source.recycle(c.rgba);
+        Ok(frame?)
     }
 
     /// One capture (after switching monitors, if asked); when nothing

@@ -26,6 +26,8 @@ pub struct X11Source {
     shared: Monitor,
     /// The shared-memory segment the server writes pictures into, if any.
     shm: Option<Shm>,
+    /// A picture's buffer given back after encoding, for the next capture.
+    spare: Vec<u8>,
 }
 
 /// A MIT-SHM segment the server made (SHM 1.2 `CreateSegment`); read with
@@ -89,7 +91,7 @@ impl X11Source {
         let shm = Shm::create(&conn, whole)
             .inspect_err(|e| tracing::debug!("capturing without shared memory: {e}"))
             .ok();
-        Ok(Self { conn, root, monitors, shared, shm })
+        Ok(Self { conn, root, monitors, shared, shm, spare: Vec::new() })
     }
 
     /// The monitors RandR lists, or the whole `size` root as one; never empty.
@@ -183,7 +185,8 @@ impl X11Source {
                 .reply();
             match got {
                 Ok(reply) if reply.size as usize == len => {
-                    let mut data = vec![0; len];
+                    let mut data = std::mem::take(&mut self.spare);
+                    data.resize(len, 0);
                     shm.file.read_exact_at(&mut data, 0).map_err(failed)?;
                     return Ok(data);
                 }
@@ -265,6 +268,10 @@ impl ScreenSource for X11Source {
 
     fn size(&self) -> (u32, u32) {
         (self.shared.width, self.shared.height)
+    }
+
+    fn recycle(&mut self, rgba: Vec<u8>) {
+        self.spare = rgba;
     }
 
     fn monitors(&self) -> (Vec<Monitor>, u32) {

@@ -94,6 +94,7 @@ impl Pipeline {
         let c = self.source.capture()?;
         let t1 = Instant::now();
         let encoded = self.encoder.encode(c.width, c.height, &c.rgba)?;
+        self.source.recycle(c.rgba);
         let t2 = Instant::now();
         row.frames += 1;
         row.capture_ms.push(ms(t1 - t0));

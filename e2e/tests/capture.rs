@@ -45,6 +45,8 @@ fn shared_memory_capture_is_pixel_exact() -> anyhow::Result<()> {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    // A buffer given back full of stale bytes is overwritten entirely.
+    shm.recycle(vec![7; 640 * 480 * 4 + 100]);
     let (a, b) = (shm.capture()?, plain.capture()?);
     assert_eq!((a.width, a.height), (640, 480));
     assert_eq!(a.rgba.len(), 640 * 480 * 4);

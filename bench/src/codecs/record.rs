@@ -102,7 +102,9 @@ pub fn record(workload: &Workload) -> anyhow::Result<Recording> {
         let c = source.capture()?;
         rec.capture_ms.push(t.elapsed().as_secs_f64() * 1000.0);
         anyhow::ensure!((c.width, c.height) == (width, height), "the screen changed size");
-        rec.frames.push(c.rgba);
+        // The agent hands each buffer back after encoding; so does this.
+        rec.frames.push(c.rgba.clone());
+        source.recycle(c.rgba);
         let next = start + period * (i + 1);
         std::thread::sleep(next.saturating_duration_since(Instant::now()));
     }
