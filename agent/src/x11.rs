@@ -173,9 +173,12 @@ impl X11Source {
     }
 
     /// The area's pixels as the server stores them (BGRX), through the
-    /// shared segment when it is there and large enough.
+    /// shared segment when it is there and large enough. An area the screen
+    /// no longer holds is an error (the caller reads the screen again); the
+    /// segment is given up only if it fails where `GetImage` works.
     fn pixels(&mut self, x: i16, y: i16, w: u16, h: u16) -> Result<Vec<u8>, CaptureError> {
         let len = usize::from(w) * usize::from(h) * 4;
+        let mut shm_failed = false;
         if let Some(shm) = self.shm.as_ref().filter(|s| s.size >= len) {
             let format = ImageFormat::Z_PIXMAP.into();
             let got = self
@@ -190,12 +193,10 @@ impl X11Source {
                     shm.file.read_exact_at(&mut data, 0).map_err(failed)?;
                     return Ok(data);
                 }
-                Ok(reply) => tracing::debug!("MIT-SHM sent {} bytes, not {len}; not using it", reply.size),
-                Err(e) => tracing::debug!("MIT-SHM capture failed ({e}); not using it"),
+                Ok(reply) => tracing::debug!("MIT-SHM sent {} bytes, not {len}", reply.size),
+                Err(e) => tracing::debug!("MIT-SHM capture failed: {e}"),
             }
-            let seg = shm.seg;
-            self.shm = None;
-            let _ = self.conn.shm_detach(seg);
+            shm_failed = true;
         }
         let image = self
             .conn
@@ -208,6 +209,10 @@ impl X11Source {
                 "the X server sent {} bytes, not {len}",
                 image.data.len()
             )));
+        }
+        if shm_failed && let Some(shm) = self.shm.take() {
+            tracing::debug!("capturing without shared memory from now on");
+            let _ = self.conn.shm_detach(shm.seg);
         }
         Ok(image.data)
     }

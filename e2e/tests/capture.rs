@@ -60,6 +60,7 @@ fn shared_memory_capture_is_pixel_exact() -> anyhow::Result<()> {
 fn a_resolution_change_is_followed() -> anyhow::Result<()> {
     let x = Xvfb::start("1280x800x24")?;
     let mut source = X11Source::connect(Some(&x.display))?;
+    assert!(source.uses_shm());
     let first = source.capture()?;
     assert_eq!((first.width, first.height), (1280, 800));
     // Xvfb can shrink its screen (it cannot grow past its start size);
@@ -73,5 +74,6 @@ fn a_resolution_change_is_followed() -> anyhow::Result<()> {
     assert_eq!((after.width, after.height), (1024, 768), "the capture kept the old size");
     assert_eq!(after.rgba.len(), 1024 * 768 * 4);
     assert_eq!(source.size(), (1024, 768));
+    assert!(source.uses_shm(), "the resize cost the shared-memory capture");
     Ok(())
 }
