@@ -2,7 +2,7 @@
 //!
 //! Run by `cargo xtask bench`, which starts a 1920×1080 Xvfb with a
 //! full-screen xterm. For each workload (idle, one typed character, a full
-//! screen of new text) it captures with xcap, encodes with the session codec,
+//! screen of new text) it captures as the agent does, encodes with the session codec,
 //! sends through a real Noise-sealed QUIC session on loopback, and decodes:
 //! bytes per frame, encode time, and capture-to-decoded latency. Then it
 //! times clicks from the console's session logic to the pointer moving on
@@ -211,7 +211,7 @@ async fn main() -> anyhow::Result<()> {
         p.frame(&mut text).await?;
     }
 
-    println!("screen pipeline at {w}×{h} (xcap capture, codec v1, Noise + QUIC on loopback)");
+    println!("screen pipeline at {w}×{h} (agent capture, codec v2, Noise + QUIC on loopback)");
     println!();
     println!(
         "| workload | frames | frames sent | bytes/frame | capture ms | encode ms | latency p50 ms | latency p95 ms |"

@@ -1,5 +1,6 @@
 //! Recording the workloads: each is a scene (windows plus an xdotool script)
-//! staged on an X display, captured with xcap at a fixed rate into memory,
+//! staged on an X display, captured as the agent captures (MIT-SHM through
+//! x11rb, else xcap) at a fixed rate into memory,
 //! lossless. The same scenes run live on TigerVNC's `Xvnc` (see `vnc`).
 
 use std::process::{Child, Command, Stdio};
@@ -51,6 +52,15 @@ impl Scene {
             .with_context(|| format!("starting {program}"))?;
         self.0.push(child);
         Ok(())
+    }
+}
+
+impl Scene {
+    /// Starts one xdotool process running each step its number of times,
+    /// in order (`sleep` inside a step paces it).
+    fn script(&mut self, display: &str, steps: &[(&str, usize)]) -> anyhow::Result<()> {
+        let commands: Vec<&str> = steps.iter().flat_map(|&(step, n)| std::iter::repeat_n(step, n)).collect();
+        self.spawn(display, "xdotool", &commands.join(" ").split(' ').collect::<Vec<_>>())
     }
 }
 
@@ -146,12 +156,7 @@ fn scrolling(display: &str) -> anyhow::Result<Scene> {
     let path = "/tmp/tether-bench-scroll.txt";
     write_text(path)?;
     let mut scene = terminal(display, &format!("exec less {path}"))?;
-    let keys = format!(
-        "{} {}",
-        std::iter::repeat_n("key --delay 0 Down sleep 0.1", 50).collect::<Vec<_>>().join(" "),
-        std::iter::repeat_n("key --delay 0 space sleep 0.5", 10).collect::<Vec<_>>().join(" ")
-    );
-    scene.spawn(display, "sh", &["-c", &format!("xdotool {keys}")])?;
+    scene.script(display, &[("key --delay 0 Down sleep 0.1", 50), ("key --delay 0 space sleep 0.5", 10)])?;
     Ok(scene)
 }
 
@@ -191,12 +196,7 @@ fn browser(display: &str) -> anyhow::Result<Scene> {
     std::thread::sleep(Duration::from_secs(4));
     run(display, "xdotool", &["mousemove", "960", "600"]);
     tether_e2e::desk::focus_follows_pointer(display)?;
-    let keys = format!(
-        "{} {}",
-        std::iter::repeat_n("click 5 sleep 0.33", 15).collect::<Vec<_>>().join(" "),
-        std::iter::repeat_n("key --delay 0 Page_Down sleep 0.5", 10).collect::<Vec<_>>().join(" ")
-    );
-    scene.spawn(display, "sh", &["-c", &format!("xdotool {keys}")])?;
+    scene.script(display, &[("click 5 sleep 0.33", 15), ("key --delay 0 Page_Down sleep 0.5", 10)])?;
     Ok(scene)
 }
 

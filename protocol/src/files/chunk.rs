@@ -46,7 +46,9 @@ pub enum ChunkError {
 pub struct Progress {
     size: u64,
     verified: Vec<bool>,
+    /// Chunks and bytes verified so far.
     done: u64,
+    done_bytes: u64,
 }
 
 impl Progress {
@@ -60,6 +62,7 @@ impl Progress {
             size,
             verified: vec![false; usize::try_from(chunks).map_err(|_| ChunkError::TooLarge)?],
             done: 0,
+            done_bytes: 0,
         })
     }
 
@@ -99,6 +102,7 @@ impl Progress {
 
     /// Records chunk `index` as written and verified.
     pub fn mark(&mut self, index: u64) -> Result<(), ChunkError> {
+        let len = self.chunk_len(index)?;
         let slot = usize::try_from(index)
             .ok()
             .and_then(|i| self.verified.get_mut(i))
@@ -106,6 +110,7 @@ impl Progress {
         if !*slot {
             *slot = true;
             self.done += 1;
+            self.done_bytes += u64::from(len);
         }
         Ok(())
     }
@@ -124,15 +129,8 @@ impl Progress {
 
     /// Bytes verified so far, for progress bars.
     #[must_use]
-    pub fn verified_bytes(&self) -> u64 {
-        let full = self.done.saturating_sub(u64::from(self.last_done()));
-        let last =
-            if self.last_done() { u64::from(self.chunk_len(self.chunks() - 1).unwrap_or(0)) } else { 0 };
-        full * u64::from(CHUNK_BYTES) + last
-    }
-
-    fn last_done(&self) -> bool {
-        self.verified.last().copied().unwrap_or(false)
+    pub const fn verified_bytes(&self) -> u64 {
+        self.done_bytes
     }
 }
 
