@@ -1,6 +1,6 @@
 //! The customer's consent: asked on the terminal, or answered in advance.
 //!
-//! `--accept view,control` answers in advance for scripts and tests; it is
+//! `--accept view,control,files` answers in advance for scripts and tests; it is
 //! printed loudly and reported to the session record. Without it, and with no
 //! terminal to ask on, the answer is no.
 
@@ -8,12 +8,59 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::str::FromStr;
 
 /// What is being asked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Permission {
     /// See the screen.
     View,
     /// Move the pointer and type.
     Control,
+    /// Receive a file from the technician.
+    Receive {
+        /// The file's name.
+        name: String,
+        /// Its size in bytes.
+        size: u64,
+        /// The folder it goes to.
+        folder: String,
+    },
+    /// Give the technician one of the customer's files.
+    Give {
+        /// Which file, under a shared folder.
+        path: String,
+        /// Its size in bytes.
+        size: u64,
+    },
+}
+
+/// `bytes` for people: 1.2 MB, 340 kB, 12 bytes.
+#[must_use]
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["kB", "MB", "GB", "TB", "PB"];
+    if bytes < 1000 {
+        return format!("{bytes} bytes");
+    }
+    let mut value = bytes as f64 / 1000.0;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+impl Permission {
+    /// What the technician asks to do, as the end of "Alice asks to …".
+    #[must_use]
+    pub fn describe(&self) -> String {
+        match self {
+            Self::View => "see your screen".into(),
+            Self::Control => "control your mouse and keyboard".into(),
+            Self::Receive { name, size, folder } => {
+                format!("send you the file “{name}” ({}) into {folder}", human_size(*size))
+            }
+            Self::Give { path, size } => format!("copy your file “{path}” ({})", human_size(*size)),
+        }
+    }
 }
 
 /// Who is asking, shown with every question.
@@ -34,11 +81,13 @@ pub struct Preset {
     pub view: bool,
     /// Allow control.
     pub control: bool,
+    /// Accept every file offer and fetch.
+    pub files: bool,
 }
 
 /// `--accept` was not a list of `view`, `control` or `none`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("--accept takes a comma-separated list of view and control (or none), not {0:?}")]
+#[error("--accept takes a comma-separated list of view, control and files (or none), not {0:?}")]
 pub struct PresetError(String);
 
 impl FromStr for Preset {
@@ -49,6 +98,7 @@ impl FromStr for Preset {
             match part.to_ascii_lowercase().as_str() {
                 "view" => p.view = true,
                 "control" => p.control = true,
+                "files" => p.files = true,
                 "none" => {}
                 _ => return Err(PresetError(part.to_owned())),
             }
@@ -78,14 +128,12 @@ pub struct TerminalConsent {
 
 impl ConsentAsker for TerminalConsent {
     fn ask(&self, who: &Asker, what: Permission) -> bool {
-        let verb = match what {
-            Permission::View => "see your screen",
-            Permission::Control => "control your mouse and keyboard",
-        };
+        let verb = what.describe();
         if let Some(p) = self.preset {
             let answer = match what {
                 Permission::View => p.view,
                 Permission::Control => p.control,
+                Permission::Receive { .. } | Permission::Give { .. } => p.files,
             };
             eprintln!(
                 "*** CONSENT GIVEN IN ADVANCE (--accept): {} may {verb}: {} ***",
@@ -123,8 +171,9 @@ mod tests {
 
     #[test]
     fn parses_accept_lists() {
-        assert_eq!("view,control".parse(), Ok(Preset { view: true, control: true }));
-        assert_eq!("view".parse(), Ok(Preset { view: true, control: false }));
+        assert_eq!("view,control".parse(), Ok(Preset { view: true, control: true, files: false }));
+        assert_eq!("view".parse(), Ok(Preset { view: true, control: false, files: false }));
+        assert_eq!("view,files".parse(), Ok(Preset { view: true, control: false, files: true }));
         assert_eq!("none".parse(), Ok(Preset::default()));
         assert!("control".parse::<Preset>().is_err());
         assert!("view,root".parse::<Preset>().is_err());
@@ -132,9 +181,13 @@ mod tests {
 
     #[test]
     fn preset_answers_without_asking() {
-        let c = TerminalConsent { preset: Some(Preset { view: true, control: false }) };
+        let c = TerminalConsent { preset: Some(Preset { view: true, control: false, files: false }) };
         let who = Asker { technician: "alice".into(), organisation: String::new(), sas: String::new() };
         assert!(c.ask(&who, Permission::View));
         assert!(!c.ask(&who, Permission::Control));
+        let file = Permission::Receive { name: "a".into(), size: 1_234_567, folder: "Downloads".into() };
+        assert!(!c.ask(&who, file.clone()));
+        assert_eq!(file.describe(), "send you the file “a” (1.2 MB) into Downloads");
+        assert_eq!(human_size(999), "999 bytes");
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod consent;
 pub mod cursor;
+pub mod files;
 pub mod gui;
 pub mod input;
 pub mod screen;

@@ -9,10 +9,12 @@ use clap::Parser;
 use iced::Task;
 use tether_agent::consent::{Preset, TerminalConsent};
 use tether_agent::cursor::{CursorSource, XfixesSource};
+use tether_agent::files::{DOWNLOADS, Folders};
 use tether_agent::gui::{self, Action, Message, Window, WindowConsent};
 use tether_agent::input::{EnigoSink, InputSink};
 use tether_agent::session::{self, AgentOptions, Command, EndReason, Platform};
 use tether_protocol::code::PairingCode;
+use tether_protocol::files::FileName;
 use tether_transport::pin::KnownServers;
 use tether_transport::signal_client::ServerTrust;
 use tether_transport::tls::Fingerprint;
@@ -28,7 +30,8 @@ struct Cli {
     /// The code your technician gave you, like 123-4567 (asked if missing).
     #[arg(long)]
     code: Option<String>,
-    /// Answer consent in advance, for scripts: view, or view,control.
+    /// Answer consent in advance, for scripts: view, view,control, and
+    /// files (accept every file offer and request).
     #[arg(long)]
     accept: Option<Preset>,
     /// The server key fingerprint to pin (64 hex digits).
@@ -45,6 +48,17 @@ struct Cli {
     /// learns this computer's network addresses.
     #[arg(long)]
     relay_only: bool,
+    /// Where files from the technician go [default: your Downloads folder].
+    #[arg(long)]
+    downloads: Option<PathBuf>,
+    /// A folder the technician may copy files from (asked for each file);
+    /// repeat for more. Nothing is shared unless you say so.
+    #[arg(long = "share", value_name = "DIR")]
+    shared: Vec<PathBuf>,
+    /// A folder name never listed or given out under a shared folder, on
+    /// top of .ssh, .gnupg and the other usual private folders; repeatable.
+    #[arg(long = "private", value_name = "NAME")]
+    private: Vec<String>,
     /// Interface scale for the window, from 0.5 to 4 (2 for high-density screens).
     #[arg(long, default_value_t = 1.0, value_parser = scale)]
     scale: f32,
@@ -55,6 +69,21 @@ fn scale(s: &str) -> Result<f32, String> {
         Ok(v) if (0.5..=4.0).contains(&v) => Ok(v),
         _ => Err(format!("{s:?} is not a scale from 0.5 to 4")),
     }
+}
+
+fn folders(cli: &Cli) -> anyhow::Result<Folders> {
+    let mut shared = Vec::new();
+    for dir in &cli.shared {
+        let real = dir.canonicalize().map_err(|e| anyhow::anyhow!("cannot share {}: {e}", dir.display()))?;
+        let raw = real.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = FileName::new(raw).map_err(|e| anyhow::anyhow!("cannot share {}: {e}", dir.display()))?;
+        if name.as_str() == DOWNLOADS || shared.iter().any(|(n, _)| *n == name) {
+            anyhow::bail!("two shared folders are called {name}; share only one of them");
+        }
+        shared.push((name, real));
+    }
+    let downloads = cli.downloads.clone().or_else(Folders::platform_downloads);
+    Ok(Folders { downloads, shared, private: cli.private.clone() })
 }
 
 fn ask_code() -> anyhow::Result<String> {
@@ -113,6 +142,7 @@ struct App {
     trust: ServerTrust,
     commands: Option<mpsc::UnboundedSender<Command>>,
     relay_only: bool,
+    folders: Folders,
 }
 
 impl App {
@@ -137,6 +167,7 @@ impl App {
                     code,
                     trust: self.trust.clone(),
                     relay_only: self.relay_only,
+                    folders: self.folders.clone(),
                 };
                 Task::batch([
                     Task::perform(session::run(opts, p), |r| Message::Finished(r.map_err(|e| e.to_string()))),
@@ -173,6 +204,7 @@ fn run() -> anyhow::Result<()> {
         let trust = ServerTrust { pinned: cli.server_cert, known: KnownServers::in_dir(&data_dir(&cli)?) };
         let (server, code, scale, relay_only) =
             (cli.server.clone(), cli.code.clone(), cli.scale, cli.relay_only);
+        let folders = folders(&cli)?;
         return iced::application(
             move || {
                 let app = App {
@@ -181,6 +213,7 @@ fn run() -> anyhow::Result<()> {
                     trust: trust.clone(),
                     commands: None,
                     relay_only,
+                    folders: folders.clone(),
                 };
                 // The customer can type the code at once.
                 (app, iced::widget::operation::focus("code"))
@@ -201,17 +234,20 @@ fn run() -> anyhow::Result<()> {
     };
     if let Some(p) = cli.accept {
         eprintln!(
-            "*** --accept given: consent is answered in advance (view: {}, control: {}) and recorded ***",
+            "*** --accept given: consent is answered in advance (view: {}, control: {}, files: {}) and recorded ***",
             if p.view { "yes" } else { "no" },
-            if p.control { "yes" } else { "no" }
+            if p.control { "yes" } else { "no" },
+            if p.files { "yes" } else { "no" }
         );
     }
     let data = data_dir(&cli)?;
+    let folders = folders(&cli)?;
     let opts = AgentOptions {
         server: cli.server,
         code,
         trust: ServerTrust { pinned: cli.server_cert, known: KnownServers::in_dir(&data) },
         relay_only: cli.relay_only,
+        folders,
     };
     let platform = platform(Arc::new(TerminalConsent { preset: cli.accept }));
     let rt = tokio::runtime::Runtime::new()?;

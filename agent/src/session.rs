@@ -27,6 +27,7 @@ use tracing::{info, warn};
 use crate::AgentError;
 use crate::consent::{Asker, ConsentAsker, Permission};
 use crate::cursor::{self, CursorSource};
+use crate::files::{self, FileDesk, Folders};
 use crate::input::{InputError, InputSink};
 use crate::screen::{CaptureError, ScreenSource};
 use crate::stream::{self, Pipeline};
@@ -77,6 +78,8 @@ pub struct AgentOptions {
     /// Connect only through the relay: the technician never learns this
     /// computer's addresses.
     pub relay_only: bool,
+    /// The folders offered for files.
+    pub folders: Folders,
 }
 
 /// The platform pieces, made lazily so tests can substitute them.
@@ -237,6 +240,14 @@ pub async fn run(opts: AgentOptions, platform: Platform) -> Result<EndReason, Ag
         let (_, input_recv) = channels.input;
         let (mut chat_send, chat_recv) = channels.chat;
         let (cursor_send, _) = channels.cursor;
+        let (files_send, files_recv) = channels.files;
+        let desk = Arc::new(FileDesk {
+            hub: tether_transport::files::Hub::start(conn.clone(), keys, files_send),
+            consent: Arc::clone(&platform.consent),
+            who: who.clone(),
+            folders: Arc::new(opts.folders.clone()),
+            events: platform.events.clone(),
+        });
         let pointer =
             cursor::stream_cursor(cursor_send, (platform.cursor)(), consent_rx.clone(), monitor_rx.clone());
         let mut commands = platform.commands;
@@ -313,6 +324,7 @@ pub async fn run(opts: AgentOptions, platform: Platform) -> Result<EndReason, Ag
             r = &mut input => { input_done = true; r.map(|()| EndReason::ConnectionClosed) }
             r = receive_chat(chat_recv, &platform.events) => r.map(|()| EndReason::ConnectionClosed),
             r = pointer => r.map(|()| EndReason::ConnectionClosed),
+            r = files::serve(Arc::clone(&desk), files_recv) => r.map(|()| EndReason::ConnectionClosed),
             () = watch_server => Ok(EndReason::ConnectionClosed),
             e = conn.closed() => { info!("connection closed: {e}"); Ok(EndReason::ConnectionClosed) }
         };

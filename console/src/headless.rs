@@ -4,6 +4,10 @@ use std::time::{Duration, Instant};
 
 use tether_protocol::channel::input::{Action, ConsoleToAgent};
 
+use tether_transport::files::{FileError, Status};
+use tokio::sync::watch;
+
+use crate::files::{Meter, Moved};
 use crate::script::Command;
 use crate::session::{ConsoleError, LiveSession};
 use crate::snapshot::{SnapshotError, write_png};
@@ -23,6 +27,9 @@ pub enum ScriptRunError {
     /// An expectation did not hold.
     #[error("expected {0}")]
     Expectation(String),
+    /// A file transfer failed.
+    #[error(transparent)]
+    File(#[from] tether_transport::files::FileError),
 }
 
 /// Whether the script ended the session.
@@ -49,6 +56,34 @@ async fn wait_until(
     Ok(())
 }
 
+/// Runs one transfer, printing its progress once a second and where it
+/// resumed, if it did.
+async fn with_progress<F, Fut>(name: &str, transfer: F) -> Result<Moved, FileError>
+where
+    F: FnOnce(watch::Sender<Status>) -> Fut,
+    Fut: Future<Output = Result<Moved, FileError>>,
+{
+    let (status, mut watching) = watch::channel(Status::default());
+    let label = name.to_owned();
+    let ticker = tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(1));
+        every.tick().await;
+        let meter = Meter::new(*watching.borrow_and_update());
+        loop {
+            every.tick().await;
+            println!("progress: {label} {}", meter.line(*watching.borrow()));
+        }
+    });
+    let result = transfer(status).await;
+    ticker.abort();
+    if let Ok(m) = &result
+        && m.resumed > 0
+    {
+        println!("resumed: {name} at {} bytes", m.resumed);
+    }
+    result
+}
+
 /// Runs `commands` in order.
 pub async fn run(session: &mut LiveSession, commands: &[Command]) -> Result<ScriptEnd, ScriptRunError> {
     for cmd in commands {
@@ -67,6 +102,25 @@ pub async fn run(session: &mut LiveSession, commands: &[Command]) -> Result<Scri
             }
             Command::Wait(d) => tokio::time::sleep(*d).await,
             Command::Chat(text) => session.chat(text).await?,
+            Command::Send(local, folder) => {
+                let name = local.display().to_string();
+                let files = std::sync::Arc::clone(&session.files);
+                let moved =
+                    with_progress(
+                        &name,
+                        |s| async move { files.send(local, Some(folder.clone()), &s).await },
+                    )
+                    .await?;
+                println!("sent: {name} as {} {} bytes blake3 {}", moved.at, moved.size, moved.hash);
+            }
+            Command::Fetch(remote, dir) => {
+                let name = remote.to_string();
+                let files = std::sync::Arc::clone(&session.files);
+                let moved =
+                    with_progress(&name, |s| async move { files.fetch(remote.clone(), dir, &s).await })
+                        .await?;
+                println!("fetched: {name} to {} {} bytes blake3 {}", moved.at, moved.size, moved.hash);
+            }
             Command::Lossy(allowed) => session.allow_lossy(*allowed).await?,
             Command::WaitControl => {
                 let consent = session.consent.clone();

@@ -4,6 +4,7 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod files;
 pub mod gui;
 pub mod headless;
 pub mod link;

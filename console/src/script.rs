@@ -9,7 +9,11 @@
 //! timing), `wait-cursor X Y` (until the customer's pointer is there, with
 //! its shape known), `monitor NAME|ID` (share that monitor; the agent lists
 //! them as `monitors:` lines), `lossy on|off` (whether photo tiles may go
-//! lossy under bandwidth pressure; on by default) and `chat TEXT`. Blank
+//! lossy under bandwidth pressure; on by default), `chat TEXT`,
+//! `send LOCAL REMOTE_DIR` (a file to a folder the customer offers, such as
+//! `Downloads` or `Downloads/tools`) and `fetch REMOTE LOCAL_DIR` (a file
+//! under a folder the customer shares, such as `Shared/log.txt`). Paths in
+//! scripts cannot hold spaces. Blank
 //! lines and lines starting with `#` are skipped. `wait-idle` also waits
 //! until no tile is left lossy.
 
@@ -17,6 +21,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use tether_protocol::channel::input::{KeyCombo, MouseButton};
+use tether_protocol::files::RelPath;
 use tether_protocol::signal::PathKind;
 
 /// One script command.
@@ -50,6 +55,10 @@ pub enum Command {
     Lossy(bool),
     /// Send a chat message.
     Chat(String),
+    /// Send a local file into a folder the customer offers.
+    Send(PathBuf, RelPath),
+    /// Fetch a customer's file into a local folder.
+    Fetch(RelPath, PathBuf),
     /// End the session.
     End,
 }
@@ -100,13 +109,32 @@ fn parse_line(line: &str) -> Result<Option<Command>, String> {
             _ => return Err("lossy takes on or off".into()),
         }),
         "chat" if !rest.is_empty() => Command::Chat(rest.to_owned()),
+        "send" => {
+            let local = args.next().ok_or("send needs LOCAL and REMOTE_DIR")?;
+            let remote = args.next().ok_or("send needs a REMOTE_DIR, such as Downloads")?;
+            let remote = RelPath::parse(remote).map_err(|e| format!("REMOTE_DIR: {e}"))?;
+            Command::Send(PathBuf::from(local), remote)
+        }
+        "fetch" => {
+            let remote = args.next().ok_or("fetch needs REMOTE and LOCAL_DIR")?;
+            let remote = RelPath::parse(remote).map_err(|e| format!("REMOTE: {e}"))?;
+            let local = args.next().ok_or("fetch needs a LOCAL_DIR")?;
+            Command::Fetch(remote, PathBuf::from(local))
+        }
         "end" => Command::End,
         "type" | "chat" => return Err(format!("{word} needs text")),
         "monitor" => return Err("monitor needs a NAME or ID".into()),
         other => return Err(format!("unknown command {other:?}")),
     };
-    if matches!(cmd, Command::Move(..) | Command::Wait(_) | Command::WaitIdle(_) | Command::WaitCursor(..))
-        && args.next().is_some()
+    if matches!(
+        cmd,
+        Command::Move(..)
+            | Command::Wait(_)
+            | Command::WaitIdle(_)
+            | Command::WaitCursor(..)
+            | Command::Send(..)
+            | Command::Fetch(..)
+    ) && args.next().is_some()
     {
         return Err(format!("too many arguments for {word}"));
     }
@@ -153,6 +181,15 @@ mod tests {
         assert!(parse("click sideways").is_err());
         assert!(parse("wait -5").is_err());
         assert!(parse("expect-path carrier-pigeon").is_err());
+        assert!(parse("send a.txt ../x").unwrap_err().message.contains("lead out of a folder"));
+        assert!(parse("send a.txt /etc").unwrap_err().message.contains("absolute"));
+        assert!(parse("fetch /etc/passwd /tmp").unwrap_err().message.contains("absolute"));
+        assert!(parse("fetch Shared/a\u{0}b /tmp").unwrap_err().message.contains("control characters"));
+        assert!(parse("fetch Shared/x /tmp extra").unwrap_err().message.contains("too many"));
+        assert_eq!(
+            parse("send /tmp/a.bin Downloads/tools").unwrap(),
+            [Command::Send("/tmp/a.bin".into(), RelPath::parse("Downloads/tools").unwrap())]
+        );
     }
 
     proptest! {

@@ -125,7 +125,7 @@ impl Technician {
         match self.pair(code, expires_in).await {
             Ok((endpoint, path, conn, keys, channels)) => {
                 let sas = keys.sas().to_string();
-                let mut session = LiveSession::start(self, endpoint, conn, channels, sas, path);
+                let mut session = LiveSession::start(self, endpoint, conn, keys, channels, sas, path);
                 session.report(SessionReport::Connected { path }).await;
                 Ok(session)
             }
@@ -254,6 +254,8 @@ pub struct LiveSession {
     pub consent: watch::Receiver<Consent>,
     /// The remote screen.
     pub view: Arc<Mutex<View>>,
+    /// File transfers both ways.
+    pub files: Arc<crate::files::Files>,
 }
 
 impl LiveSession {
@@ -261,6 +263,7 @@ impl LiveSession {
         technician: Technician,
         endpoint: quinn::Endpoint,
         conn: quinn::Connection,
+        keys: tether_protocol::crypt::SessionKeys,
         channels: ConsoleChannels,
         sas: String,
         path: PathInfo,
@@ -287,13 +290,15 @@ impl LiveSession {
             input: (input, _),
             chat: (chat, chat_recv),
             cursor: (_, cursor_recv),
+            files: (files_send, files_recv),
         } = channels;
+        let files = crate::files::Files::start(conn.clone(), keys, files_send, files_recv);
         tokio::spawn(receive_screen(screen_recv, screen_send, Arc::clone(&view), conn.clone()));
         tokio::spawn(receive_control(control_recv, consent_tx, Arc::clone(&view)));
         tokio::spawn(receive_chat(chat_recv, Arc::clone(&view)));
         tokio::spawn(receive_cursor(cursor_recv, Arc::clone(&view)));
         tokio::spawn(watch_link(conn.clone(), Arc::clone(&view)));
-        Self { technician, endpoint, conn, input, control, chat, chat_id: 0, sas, path, consent, view }
+        Self { technician, endpoint, conn, input, control, chat, chat_id: 0, sas, path, consent, view, files }
     }
 
     /// Sends the technician's hello and asks the customer for control.

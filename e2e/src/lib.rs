@@ -131,6 +131,18 @@ pub fn console_in(
     script: &Path,
     data: &Path,
 ) -> anyhow::Result<Proc> {
+    console_env(ns, server, user, script, data, &[])
+}
+
+/// [`console_in`] with extra environment.
+pub fn console_env(
+    ns: Option<&str>,
+    server: &Rendezvous,
+    user: &str,
+    script: &Path,
+    data: &Path,
+    env: &[(&str, &str)],
+) -> anyhow::Result<Proc> {
     Proc::spawn_in(
         ns,
         "console",
@@ -149,7 +161,7 @@ pub fn console_in(
             "--script",
             &script.display().to_string(),
         ],
-        &[],
+        env,
         &format!("{PASSWORD}\n"),
     )
 }
@@ -187,23 +199,30 @@ pub fn agent_in(
     data: &Path,
     extra: &[&str],
 ) -> anyhow::Result<Proc> {
-    let data_s = data.display().to_string();
-    let mut args = vec![
-        "--headless",
-        "--server",
-        &server.addr,
-        "--server-cert",
-        &server.fingerprint,
-        "--code",
-        code,
-        "--data",
-        &data_s,
-    ];
-    if let Some(a) = accept {
-        args.extend(["--accept", a]);
-    }
-    args.extend_from_slice(extra);
+    let args = agent_args(server, code, accept, data, extra);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     Proc::spawn_in(ns, "agent", bin("tether-agent")?, &args, &[("DISPLAY", display)], "")
+}
+
+/// A headless agent's arguments.
+fn agent_args(
+    server: &Rendezvous,
+    code: &str,
+    accept: Option<&str>,
+    data: &Path,
+    extra: &[&str],
+) -> Vec<String> {
+    let mut args: Vec<String> =
+        ["--headless", "--server", &server.addr, "--server-cert", &server.fingerprint]
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+    args.extend(["--code".into(), code.into(), "--data".into(), data.display().to_string()]);
+    if let Some(a) = accept {
+        args.extend(["--accept".into(), a.into()]);
+    }
+    args.extend(extra.iter().map(|a| (*a).to_owned()));
+    args
 }
 
 /// Starts the console window on `display`; logs in at once when `password`
@@ -291,6 +310,30 @@ impl Scene {
         let file = self.path(&format!("script-{}.txt", unique()));
         std::fs::write(&file, script)?;
         console(&self.server, "alice", &file, &self.path("console"))
+    }
+
+    /// Writes `script` and starts a console running it with extra
+    /// environment.
+    pub fn console_env(&self, script: &str, env: &[(&str, &str)]) -> anyhow::Result<Proc> {
+        let file = self.path(&format!("script-{}.txt", unique()));
+        std::fs::write(&file, script)?;
+        console_env(None, &self.server, "alice", &file, &self.path("console"), env)
+    }
+
+    /// Starts an agent on the scene's display with extra arguments and
+    /// environment (fault hooks, for one).
+    pub fn agent_env(
+        &self,
+        code: &str,
+        accept: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Proc> {
+        let args = agent_args(&self.server, code, Some(accept), &self.path("agent"), extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut all = vec![("DISPLAY", self.x.display.as_str())];
+        all.extend_from_slice(env);
+        Proc::spawn("agent", bin("tether-agent")?, &args, &all)
     }
 
     /// Starts an agent on the scene's display.

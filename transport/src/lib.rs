@@ -6,6 +6,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod error;
+pub mod files;
 pub mod framed;
 pub mod ice;
 pub mod pairing;

@@ -251,10 +251,7 @@ impl Window {
 
     fn live(&self) -> Element<'_, Message> {
         if let Some(q) = &self.question {
-            let what = match q.what {
-                Permission::View => "see your screen",
-                Permission::Control => "control your mouse and keyboard",
-            };
+            let what = q.what.describe();
             return column![
                 text(format!("{} asks to {what}.", self.who())).size(20),
                 text("Check that your technician sees these words:"),

@@ -4,6 +4,7 @@
 pub mod chat;
 pub mod control;
 pub mod cursor;
+pub mod files;
 pub mod input;
 pub mod screen;
 
@@ -35,11 +36,28 @@ pub enum ChannelId {
     Chat = 4,
     /// The customer's pointer position and shape.
     Cursor = 5,
+    /// File offers, requests and answers (the bytes go on data streams).
+    Files = 6,
 }
+
+/// The channel id that starts a file data stream (one per transfer, opened
+/// when needed and never part of [`ChannelId::ALL`]).
+pub const FILE_DATA: u8 = 7;
+
+/// The nonce partition of file data stream `index` (1–255).
+#[must_use]
+pub const fn file_data_tag(index: u8) -> StreamTag {
+    StreamTag::new(FILE_DATA, index)
+}
+
+/// QUIC send priority of file data: below everything, so frames, input and
+/// chat always overtake it.
+pub const FILE_DATA_PRIORITY: i32 = 0;
 
 impl ChannelId {
     /// All channels a session opens, in opening order.
-    pub const ALL: [Self; 5] = [Self::Control, Self::Screen, Self::Input, Self::Chat, Self::Cursor];
+    pub const ALL: [Self; 6] =
+        [Self::Control, Self::Screen, Self::Input, Self::Chat, Self::Cursor, Self::Files];
 
     /// The channel with wire id `id`.
     #[must_use]
@@ -59,13 +77,14 @@ impl ChannelId {
         match self {
             // A whole uncompressed 8K frame plus headers, the worst case.
             Self::Screen => screen::MAX_FRAME_BYTES,
-            Self::Control | Self::Input | Self::Chat => 64 * 1024,
+            Self::Control | Self::Input | Self::Chat | Self::Files => 64 * 1024,
             // The largest cursor image, with room for its header.
             Self::Cursor => cursor::MAX_CURSOR_EDGE as usize * cursor::MAX_CURSOR_EDGE as usize * 4 + 1024,
         }
     }
 
-    /// QUIC send priority: input > cursor > control > chat > screen.
+    /// QUIC send priority: input > cursor > control > chat > files >
+    /// screen > file data.
     #[must_use]
     pub const fn priority(self) -> i32 {
         match self {
@@ -73,6 +92,7 @@ impl ChannelId {
             Self::Cursor => 35,
             Self::Control => 30,
             Self::Chat => 20,
+            Self::Files => 15,
             Self::Screen => 10,
         }
     }
@@ -90,5 +110,7 @@ mod tests {
         assert_eq!(ChannelId::from_u8(0), None);
         assert!(ChannelId::Input.priority() > ChannelId::Control.priority());
         assert!(ChannelId::Chat.priority() > ChannelId::Screen.priority());
+        assert!(ChannelId::ALL.iter().all(|c| c.priority() > FILE_DATA_PRIORITY));
+        assert_eq!(ChannelId::from_u8(FILE_DATA), None);
     }
 }

@@ -19,7 +19,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tether_protocol::channel::{ChannelId, chat, control, cursor, input, screen};
+use tether_protocol::channel::{ChannelId, chat, control, cursor, files, input, screen};
 use tether_protocol::crypt::{Opener, Sealer, SessionKeys};
 use tether_protocol::handshake::{HandshakeConfig, Initiator, MAX_HANDSHAKE_MESSAGE, Responder, StaticKey};
 use tether_protocol::wire;
@@ -217,6 +217,13 @@ pub struct ChannelSend<M> {
     _msg: PhantomData<fn(M)>,
 }
 
+impl<M> ChannelSend<M> {
+    /// Seals messages with `sealer` onto `stream`.
+    pub(crate) fn sealed(stream: quinn::SendStream, sealer: Sealer) -> Self {
+        Self { framed: FramedSend::new(stream), sealer, buf: BytesMut::new(), _msg: PhantomData }
+    }
+}
+
 impl<M: Serialize> ChannelSend<M> {
     /// Seals and sends one message.
     pub async fn send(&mut self, msg: &M) -> Result<(), TransportError> {
@@ -248,6 +255,13 @@ pub struct ChannelRecv<M> {
     _msg: PhantomData<fn() -> M>,
 }
 
+impl<M> ChannelRecv<M> {
+    /// Opens messages from `stream` with `opener`.
+    pub(crate) fn opened(stream: quinn::RecvStream, opener: Opener) -> Self {
+        Self { framed: FramedRecv::new(stream, Opener::frame_decoder().limit()), opener, _msg: PhantomData }
+    }
+}
+
 impl<M: DeserializeOwned> ChannelRecv<M> {
     /// The next message, or `None` when the peer finished the channel.
     pub async fn recv(&mut self) -> Result<Option<M>, TransportError> {
@@ -269,12 +283,7 @@ fn take<Out, In>(
 ) -> Result<(ChannelSend<Out>, ChannelRecv<In>), TransportError> {
     let (framed, recv) = raw.remove(&id).ok_or(TransportError::Protocol("a channel is missing"))?;
     let send = ChannelSend { framed, sealer: keys.sealer(id.tag()), buf: BytesMut::new(), _msg: PhantomData };
-    let recv = ChannelRecv {
-        framed: FramedRecv::new(recv, Opener::frame_decoder().limit()),
-        opener: keys.opener(id.tag(), id.max_message()),
-        _msg: PhantomData,
-    };
-    Ok((send, recv))
+    Ok((send, ChannelRecv::opened(recv, keys.opener(id.tag(), id.max_message()))))
 }
 
 macro_rules! side {
@@ -292,6 +301,8 @@ macro_rules! side {
             pub chat: (ChannelSend<chat::$out>, ChannelRecv<chat::$in>),
             /// Pointer position and shape.
             pub cursor: (ChannelSend<cursor::$out>, ChannelRecv<cursor::$in>),
+            /// File offers, requests and answers.
+            pub files: (ChannelSend<files::$out>, ChannelRecv<files::$in>),
         }
 
         impl $name {
@@ -302,6 +313,7 @@ macro_rules! side {
                     input: take(keys, &mut raw, ChannelId::Input)?,
                     chat: take(keys, &mut raw, ChannelId::Chat)?,
                     cursor: take(keys, &mut raw, ChannelId::Cursor)?,
+                    files: take(keys, &mut raw, ChannelId::Files)?,
                 })
             }
         }

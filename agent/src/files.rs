@@ -1,0 +1,258 @@
+//! Files on the customer's side: each file the technician sends is asked
+//! about and lands in a folder the customer offers (Downloads by default);
+//! each file the technician asks for is asked about and must lie in a
+//! folder the customer shares, outside every privacy folder. The customer
+//! decides here, on the agent, whatever the console says.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tether_protocol::channel::files::{
+    AgentToConsole, CancelReason, ConsoleToAgent, Offer, Transfer, TransferId,
+};
+use tether_protocol::files::{FileName, RelPath};
+use tether_transport::files::{Hub, Source, Status, receive, send};
+use tether_transport::peer::ChannelRecv;
+use tokio::sync::{mpsc, watch};
+use tracing::{info, warn};
+
+use crate::AgentError;
+use crate::consent::{Asker, ConsentAsker, Permission, human_size};
+use crate::session::AgentEvent;
+
+/// The name the Downloads folder has on the wire.
+pub const DOWNLOADS: &str = "Downloads";
+
+/// Folders below a shared one that are never listed or given out.
+pub const PRIVACY_FOLDERS: [&str; 8] =
+    [".ssh", ".gnupg", ".password-store", ".mozilla", ".config", ".local", ".aws", ".kube"];
+
+/// The folders the customer offers.
+#[derive(Debug, Clone, Default)]
+pub struct Folders {
+    /// Where received files go, called `Downloads` on the wire.
+    pub downloads: Option<PathBuf>,
+    /// Folders the technician may fetch from, by the name they go by.
+    pub shared: Vec<(FileName, PathBuf)>,
+    /// Extra privacy folders (names), on top of [`PRIVACY_FOLDERS`].
+    pub private: Vec<String>,
+}
+
+/// Why a file request is refused before the customer is even asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FolderError {
+    /// No such offered folder.
+    #[error("the customer does not share a folder called “{0}”")]
+    NotShared(String),
+    /// A privacy folder is on the path.
+    #[error("that path is in a private folder")]
+    Private,
+    /// The file is not there, or leads outside the shared folder.
+    #[error("there is no such file in the shared folder")]
+    Missing,
+}
+
+impl Folders {
+    /// The customer's Downloads folder, from the platform.
+    #[must_use]
+    pub fn platform_downloads() -> Option<PathBuf> {
+        directories::UserDirs::new().and_then(|d| d.download_dir().map(Path::to_path_buf))
+    }
+
+    /// Where a received file goes: Downloads or a shared folder, then the
+    /// folders under it (made if missing).
+    fn destination(&self, folder: Option<&RelPath>) -> Result<PathBuf, FolderError> {
+        let Some(folder) = folder else {
+            return self.downloads.clone().ok_or_else(|| FolderError::NotShared(DOWNLOADS.into()));
+        };
+        let (root, rest) = self.root(folder)?;
+        Ok(rest.iter().fold(root, |p, c| p.join(c.as_str())))
+    }
+
+    fn root<'a>(&self, path: &'a RelPath) -> Result<(PathBuf, &'a [FileName]), FolderError> {
+        let (first, rest) = path.components().split_first().ok_or(FolderError::Missing)?;
+        if rest.iter().any(|c| self.is_private(c.as_str())) {
+            return Err(FolderError::Private);
+        }
+        let root = if first.as_str() == DOWNLOADS {
+            self.downloads.clone()
+        } else {
+            self.shared.iter().find(|(n, _)| n == first).map(|(_, p)| p.clone())
+        };
+        Ok((root.ok_or_else(|| FolderError::NotShared(first.to_string()))?, rest))
+    }
+
+    fn is_private(&self, name: &str) -> bool {
+        PRIVACY_FOLDERS.contains(&name) || self.private.iter().any(|p| p == name)
+    }
+
+    /// The file `path` names, checked to lie inside its shared folder even
+    /// after symbolic links are followed.
+    pub fn file(&self, path: &RelPath) -> Result<PathBuf, FolderError> {
+        let (root, rest) = self.root(path)?;
+        if rest.is_empty() {
+            return Err(FolderError::Missing);
+        }
+        let wanted = rest.iter().fold(root.clone(), |p, c| p.join(c.as_str()));
+        let (real_root, real) = (
+            root.canonicalize().map_err(|_| FolderError::Missing)?,
+            wanted.canonicalize().map_err(|_| FolderError::Missing)?,
+        );
+        let inside = real.strip_prefix(&real_root).map_err(|_| FolderError::Missing)?;
+        if inside.components().any(|c| self.is_private(&c.as_os_str().to_string_lossy())) {
+            return Err(FolderError::Private);
+        }
+        if !real.is_file() {
+            return Err(FolderError::Missing);
+        }
+        Ok(real)
+    }
+}
+
+/// What the files task needs from the session.
+pub struct FileDesk {
+    /// Sends on the files channel, routes transfer messages.
+    pub hub: Arc<Hub<AgentToConsole>>,
+    /// Asks the customer.
+    pub consent: Arc<dyn ConsentAsker>,
+    /// Who is asking.
+    pub who: Asker,
+    /// The offered folders.
+    pub folders: Arc<Folders>,
+    /// The window, if any.
+    pub events: Option<mpsc::UnboundedSender<AgentEvent>>,
+}
+
+impl std::fmt::Debug for FileDesk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileDesk").field("folders", &self.folders).finish_non_exhaustive()
+    }
+}
+
+async fn ask(desk: &FileDesk, what: Permission) -> bool {
+    let (consent, who) = (Arc::clone(&desk.consent), desk.who.clone());
+    tokio::task::spawn_blocking(move || consent.ask(&who, what)).await.unwrap_or(false)
+}
+
+/// Serves the technician's file offers and requests until the channel ends.
+pub async fn serve(desk: Arc<FileDesk>, mut recv: ChannelRecv<ConsoleToAgent>) -> Result<(), AgentError> {
+    let result = loop {
+        match recv.recv().await {
+            Ok(Some(ConsoleToAgent::Transfer(t))) => desk.hub.route(t),
+            Ok(Some(ConsoleToAgent::Offer(offer))) => {
+                tokio::spawn(incoming(Arc::clone(&desk), offer));
+            }
+            Ok(Some(ConsoleToAgent::Fetch { id, path })) => {
+                tokio::spawn(outgoing(Arc::clone(&desk), id, path));
+            }
+            Ok(None) => break Ok(()),
+            Err(e) => break Err(e.into()),
+        }
+    };
+    desk.hub.close();
+    result
+}
+
+async fn refuse(desk: &FileDesk, id: TransferId, reason: CancelReason) {
+    info!(id, %reason, "refused a file transfer");
+    let _ = desk.hub.say(Transfer::Cancel { id, reason }).await;
+}
+
+/// A file from the technician.
+async fn incoming(desk: Arc<FileDesk>, offer: Offer) {
+    let id = offer.id;
+    let reg = match desk.hub.register(id) {
+        Ok(r) => r,
+        Err(e) => return warn!("a file offer was refused: {e}"),
+    };
+    let dir = match desk.folders.destination(offer.folder.as_ref()) {
+        Ok(d) => d,
+        Err(e) => return refuse(&desk, id, CancelReason::Failed(e.to_string())).await,
+    };
+    let folder = offer.folder.as_ref().map_or_else(|| DOWNLOADS.to_owned(), ToString::to_string);
+    let what = Permission::Receive { name: offer.name.to_string(), size: offer.size, folder };
+    if !ask(&desk, what).await {
+        return refuse(&desk, id, CancelReason::Declined).await;
+    }
+    if let Err(e) = tokio::fs::create_dir_all(&dir).await {
+        warn!("could not make the folder for a received file: {e}");
+        return refuse(&desk, id, CancelReason::Failed("the folder could not be made".into())).await;
+    }
+    println!("receiving: {} ({})", offer.name, human_size(offer.size));
+    let (status, watching) = watch::channel(Status::default());
+    let progress = tokio::spawn(report(offer.name.to_string(), watching));
+    let done = receive(&desk.hub, reg, &offer, &dir, &status).await;
+    progress.abort();
+    resumed(&offer.name.to_string(), &status);
+    match done {
+        Ok(path) => println!("received: {} {} bytes blake3 {}", path.display(), offer.size, hex(&offer.hash)),
+        Err(e) => println!("receive failed: {}: {e}", offer.name),
+    }
+}
+
+/// A file for the technician.
+async fn outgoing(desk: Arc<FileDesk>, id: TransferId, path: RelPath) {
+    let reg = match desk.hub.register(id) {
+        Ok(r) => r,
+        Err(e) => return warn!("a file request was refused: {e}"),
+    };
+    let file = match desk.folders.file(&path) {
+        Ok(f) => f,
+        Err(e) => return refuse(&desk, id, CancelReason::Failed(e.to_string())).await,
+    };
+    let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+    if !ask(&desk, Permission::Give { path: path.to_string(), size }).await {
+        return refuse(&desk, id, CancelReason::Declined).await;
+    }
+    let opened = tokio::task::spawn_blocking(move || Source::open(&file)).await;
+    let source = match opened {
+        Ok(Ok(s)) => s.with_fault_from_env(),
+        Ok(Err(e)) => {
+            warn!("could not read a requested file: {e}");
+            return refuse(&desk, id, CancelReason::Failed("the file could not be read".into())).await;
+        }
+        Err(_) => return refuse(&desk, id, CancelReason::Failed("the file could not be read".into())).await,
+    };
+    if let Err(e) = desk.hub.send(AgentToConsole::Offer(source.offer(id, None))).await {
+        return warn!("could not offer a requested file: {e}");
+    }
+    println!("sending: {path} ({})", human_size(source.size));
+    let (status, watching) = watch::channel(Status::default());
+    let progress = tokio::spawn(report(path.to_string(), watching));
+    let done = send(&desk.hub, reg, &source, &status).await;
+    progress.abort();
+    resumed(&path.to_string(), &status);
+    match done {
+        Ok(_) => println!("sent: {path} {} bytes blake3 {}", source.size, hex(&source.hash)),
+        Err(e) => println!("send failed: {path}: {e}"),
+    }
+}
+
+/// Prints a transfer's progress once a second.
+pub async fn report(name: String, mut status: watch::Receiver<Status>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        every.tick().await;
+        let s = *status.borrow_and_update();
+        if let Some(percent) = (s.done * 100).checked_div(s.size) {
+            println!("progress: {name} {percent}%");
+        }
+        if status.has_changed().is_err() {
+            return;
+        }
+    }
+}
+
+/// Says where a transfer resumed, if it did.
+pub fn resumed(name: &str, status: &watch::Sender<Status>) {
+    let at = status.borrow().resumed;
+    if at > 0 {
+        println!("resumed: {name} at {at} bytes");
+    }
+}
+
+/// A hash as hex.
+#[must_use]
+pub fn hex(hash: &[u8]) -> String {
+    hash.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,162 @@
+//! Files on the technician's side: send a local file to a folder the
+//! customer offers, or fetch one of the customer's shared files into a
+//! local folder. The customer's agent asks them each time and may say no.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tether_protocol::channel::files::{AgentToConsole, ConsoleToAgent, Offer, Transfer, TransferId};
+use tether_protocol::crypt::SessionKeys;
+use tether_protocol::files::RelPath;
+use tether_transport::files::{FileError, Hub, Source, Status, receive, send};
+use tether_transport::peer::{ChannelRecv, ChannelSend};
+use tokio::sync::{oneshot, watch};
+use tracing::warn;
+
+/// A finished transfer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Moved {
+    /// Where it is now: the name on the customer's side, or the local path.
+    pub at: String,
+    /// Bytes.
+    pub size: u64,
+    /// The BLAKE3 hash of the whole file, in hex.
+    pub hash: String,
+    /// Bytes an earlier, broken attempt had already delivered.
+    pub resumed: u64,
+}
+
+type Waiting = Arc<Mutex<HashMap<TransferId, oneshot::Sender<Offer>>>>;
+
+/// The session's file transfers.
+#[derive(Debug)]
+pub struct Files {
+    hub: Arc<Hub<ConsoleToAgent>>,
+    next: AtomicU32,
+    fetches: Waiting,
+}
+
+fn hex(hash: &[u8]) -> String {
+    hash.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Files {
+    /// Starts serving the files channel of `conn`.
+    pub fn start(
+        conn: quinn::Connection,
+        keys: SessionKeys,
+        send: ChannelSend<ConsoleToAgent>,
+        recv: ChannelRecv<AgentToConsole>,
+    ) -> Arc<Self> {
+        let hub = Hub::start(conn, keys, send);
+        let fetches: Waiting = Arc::default();
+        tokio::spawn(dispatch(recv, Arc::clone(&hub), Arc::clone(&fetches)));
+        Arc::new(Self { hub, next: AtomicU32::new(1), fetches })
+    }
+
+    /// Sends `local` into `folder` on the customer's side (their
+    /// Downloads when `None`), reporting progress on `status`.
+    pub async fn send(
+        &self,
+        local: &Path,
+        folder: Option<RelPath>,
+        status: &watch::Sender<Status>,
+    ) -> Result<Moved, FileError> {
+        let path = local.to_path_buf();
+        let source = tokio::task::spawn_blocking(move || Source::open(&path))
+            .await
+            .map_err(|_| FileError::Protocol("the hashing task failed"))??
+            .with_fault_from_env();
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let reg = self.hub.register(id)?;
+        self.hub.send(ConsoleToAgent::Offer(source.offer(id, folder))).await?;
+        let name = send(&self.hub, reg, &source, status).await?;
+        let resumed = status.borrow().resumed;
+        Ok(Moved { at: name.to_string(), size: source.size, hash: hex(&source.hash), resumed })
+    }
+
+    /// Fetches the customer's `remote` file into the local folder `dir`.
+    pub async fn fetch(
+        &self,
+        remote: RelPath,
+        dir: &Path,
+        status: &watch::Sender<Status>,
+    ) -> Result<Moved, FileError> {
+        if !dir.is_dir() {
+            return Err(tether_transport::files::DiskError::NotAFolder(dir.to_path_buf()).into());
+        }
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let mut reg = self.hub.register(id)?;
+        let (tx, offered) = oneshot::channel();
+        self.fetches.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(id, tx);
+        self.hub.send(ConsoleToAgent::Fetch { id, path: remote }).await?;
+        let offer = tokio::select! {
+            o = offered => o.map_err(|_| FileError::ConnectionLost)?,
+            m = reg.next() => match m? {
+                Transfer::Cancel { reason, .. } => return Err(FileError::Cancelled(reason)),
+                _ => return Err(FileError::Protocol("a transfer message before the file was offered")),
+            },
+        };
+        let path = receive(&self.hub, reg, &offer, dir, status).await?;
+        let resumed = status.borrow().resumed;
+        Ok(Moved { at: path.display().to_string(), size: offer.size, hash: hex(&offer.hash), resumed })
+    }
+}
+
+async fn dispatch(mut recv: ChannelRecv<AgentToConsole>, hub: Arc<Hub<ConsoleToAgent>>, fetches: Waiting) {
+    loop {
+        match recv.recv().await {
+            Ok(Some(AgentToConsole::Transfer(t))) => hub.route(t),
+            Ok(Some(AgentToConsole::Offer(offer))) => {
+                let waiting =
+                    fetches.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&offer.id);
+                match waiting {
+                    Some(tx) => {
+                        let _ = tx.send(offer);
+                    }
+                    None => warn!(id = offer.id, "the customer offered a file nobody asked for"),
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                warn!("files channel failed: {e}");
+                break;
+            }
+        }
+    }
+    hub.close();
+    fetches.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+}
+
+/// Rate and time left, from successive looks at a transfer's status.
+#[derive(Debug)]
+pub struct Meter {
+    start: Instant,
+    from: u64,
+}
+
+impl Meter {
+    /// Starts measuring at `status`.
+    #[must_use]
+    pub fn new(status: Status) -> Self {
+        Self { start: Instant::now(), from: status.done }
+    }
+
+    /// A line like "42% 11.3 MB/s, 4 s left".
+    #[must_use]
+    pub fn line(&self, status: Status) -> String {
+        let elapsed = self.start.elapsed().as_secs_f64().max(1e-3);
+        let rate = status.done.saturating_sub(self.from) as f64 / elapsed;
+        let percent = (status.done * 100).checked_div(status.size).unwrap_or(100);
+        let left = if rate > 0.0 {
+            let secs = (status.size.saturating_sub(status.done)) as f64 / rate;
+            format!("{} s left", Duration::from_secs_f64(secs.min(1e7)).as_secs())
+        } else {
+            "waiting".to_owned()
+        };
+        format!("{percent}% {:.1} MB/s, {left}", rate / 1e6)
+    }
+}
