@@ -127,6 +127,9 @@ pub enum AgentEvent {
     Consent(Consent),
     /// A chat line from the technician.
     Chat(String),
+    /// The technician's console confirmed the customer's oldest
+    /// unconfirmed chat line.
+    ChatDelivered,
 }
 
 fn notify(events: &Option<mpsc::UnboundedSender<AgentEvent>>, event: AgentEvent) {
@@ -238,7 +241,8 @@ pub async fn run(opts: AgentOptions, platform: Platform) -> Result<EndReason, Ag
         let (sink, input_thread) = stream::spawn_input_thread(platform.input);
         let (screen_send, screen_recv) = channels.screen;
         let (_, input_recv) = channels.input;
-        let (mut chat_send, chat_recv) = channels.chat;
+        let (chat_send, chat_recv) = channels.chat;
+        let chat_send = Arc::new(Mutex::new(chat_send));
         let (cursor_send, _) = channels.cursor;
         let (files_send, files_recv) = channels.files;
         let desk = Arc::new(FileDesk {
@@ -286,7 +290,7 @@ pub async fn run(opts: AgentOptions, platform: Platform) -> Result<EndReason, Ag
                         Command::Chat(text) => {
                             chat_id += 1;
                             let message = chat::ChatMessage { id: chat_id, text: chat::clip(&text).to_owned() };
-                            chat_send.send(&chat::AgentToConsole::Message(message)).await?;
+                            chat_send.lock().await.send(&chat::AgentToConsole::Message(message)).await?;
                             continue;
                         }
                         Command::End => {
@@ -322,7 +326,7 @@ pub async fn run(opts: AgentOptions, platform: Platform) -> Result<EndReason, Ag
             r = control_loop => r,
             r = stream::stream_screen(screen_send, screen_recv, pipeline, consent_rx.clone(), monitor_rx, lossy_rx) => r.map(|()| EndReason::ConnectionClosed),
             r = &mut input => { input_done = true; r.map(|()| EndReason::ConnectionClosed) }
-            r = receive_chat(chat_recv, &platform.events) => r.map(|()| EndReason::ConnectionClosed),
+            r = receive_chat(chat_recv, &chat_send, &platform.events) => r.map(|()| EndReason::ConnectionClosed),
             r = pointer => r.map(|()| EndReason::ConnectionClosed),
             r = files::serve(Arc::clone(&desk), files_recv) => r.map(|()| EndReason::ConnectionClosed),
             () = watch_server => Ok(EndReason::ConnectionClosed),
@@ -364,15 +368,25 @@ pub async fn run(opts: AgentOptions, platform: Platform) -> Result<EndReason, Ag
 
 async fn receive_chat(
     mut recv: tether_transport::peer::ChannelRecv<chat::ConsoleToAgent>,
+    send: &Mutex<tether_transport::peer::ChannelSend<chat::AgentToConsole>>,
     events: &Option<mpsc::UnboundedSender<AgentEvent>>,
 ) -> Result<(), AgentError> {
-    while let Some(chat::ConsoleToAgent::Message(m)) = recv.recv().await? {
-        if m.text.len() > chat::MAX_CHAT_BYTES {
-            warn!("dropped an over-long chat message from the technician");
-            continue;
+    while let Some(msg) = recv.recv().await? {
+        match msg {
+            chat::ConsoleToAgent::Message(m) => {
+                if m.text.len() > chat::MAX_CHAT_BYTES {
+                    warn!("dropped an over-long chat message from the technician");
+                    continue;
+                }
+                println!("technician: {}", m.text);
+                notify(events, AgentEvent::Chat(m.text));
+                send.lock().await.send(&chat::AgentToConsole::Receipt { id: m.id }).await?;
+            }
+            chat::ConsoleToAgent::Receipt { id } => {
+                println!("chat: delivered #{id}");
+                notify(events, AgentEvent::ChatDelivered);
+            }
         }
-        println!("technician: {}", m.text);
-        notify(events, AgentEvent::Chat(m.text));
     }
     Ok(())
 }

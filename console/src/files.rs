@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 use tether_protocol::channel::files::{AgentToConsole, ConsoleToAgent, Offer, Transfer, TransferId};
 use tether_protocol::crypt::SessionKeys;
 use tether_protocol::files::RelPath;
+use tether_protocol::signal::SessionReport;
 use tether_transport::files::{FileError, Hub, Source, Status, receive, send};
 use tether_transport::peer::{ChannelRecv, ChannelSend};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tracing::warn;
 
 /// A finished transfer.
@@ -37,6 +38,7 @@ pub struct Files {
     hub: Arc<Hub<ConsoleToAgent>>,
     next: AtomicU32,
     fetches: Waiting,
+    reports: mpsc::UnboundedSender<SessionReport>,
 }
 
 fn hex(hash: &[u8]) -> String {
@@ -50,11 +52,16 @@ impl Files {
         keys: SessionKeys,
         send: ChannelSend<ConsoleToAgent>,
         recv: ChannelRecv<AgentToConsole>,
+        reports: mpsc::UnboundedSender<SessionReport>,
     ) -> Arc<Self> {
         let hub = Hub::start(conn, keys, send);
         let fetches: Waiting = Arc::default();
         tokio::spawn(dispatch(recv, Arc::clone(&hub), Arc::clone(&fetches)));
-        Arc::new(Self { hub, next: AtomicU32::new(1), fetches })
+        Arc::new(Self { hub, next: AtomicU32::new(1), fetches, reports })
+    }
+
+    fn record(&self, name: &str, size: u64, hash: [u8; 32], to_customer: bool) {
+        let _ = self.reports.send(SessionReport::File { name: name.to_owned(), size, hash, to_customer });
     }
 
     /// Sends `local` into `folder` on the customer's side (their
@@ -74,6 +81,7 @@ impl Files {
         let reg = self.hub.register(id)?;
         self.hub.send(ConsoleToAgent::Offer(source.offer(id, folder))).await?;
         let name = send(&self.hub, reg, &source, status).await?;
+        self.record(source.name.as_str(), source.size, source.hash, true);
         let resumed = status.borrow().resumed;
         Ok(Moved { at: name.to_string(), size: source.size, hash: hex(&source.hash), resumed })
     }
@@ -101,6 +109,7 @@ impl Files {
             },
         };
         let path = receive(&self.hub, reg, &offer, dir, status).await?;
+        self.record(offer.name.as_str(), offer.size, offer.hash, false);
         let resumed = status.borrow().resumed;
         Ok(Moved { at: path.display().to_string(), size: offer.size, hash: hex(&offer.hash), resumed })
     }

@@ -23,7 +23,7 @@ use tether_transport::pairing::{self, PairingError};
 use tether_transport::peer::{self, ChannelRecv, ChannelSend, ConsoleChannels, PeerSecrets};
 use tether_transport::signal_client::{ServerTrust, SignalClient};
 use tether_transport::socket::{self, PathSocket};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tracing::warn;
 
 use crate::link::{LinkChange, LinkWatch};
@@ -189,8 +189,10 @@ pub struct View {
     pub screen: (u32, u32),
     /// Why the agent ended, if it did.
     pub ended: Option<String>,
-    /// The chat so far, oldest first: who wrote it, and what.
-    pub chat: Vec<(ChatAuthor, String)>,
+    /// The chat so far, oldest first.
+    pub chat: Vec<ChatLine>,
+    /// When our chat lines still waiting for a receipt were sent.
+    pub sent_at: std::collections::HashMap<u64, Instant>,
     /// The customer's link has gone quiet (QUIC is still retrying).
     pub stalled: bool,
 }
@@ -216,6 +218,19 @@ impl View {
     }
 }
 
+/// One line of the chat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatLine {
+    /// Who wrote it.
+    pub author: ChatAuthor,
+    /// What.
+    pub text: String,
+    /// Its writer's sequence number.
+    pub id: u64,
+    /// For our own lines: how long the receipt took, once it came.
+    pub delivered: Option<Duration>,
+}
+
 /// Who wrote a chat line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChatAuthor {
@@ -228,23 +243,27 @@ pub enum ChatAuthor {
 /// Most chat lines kept in memory.
 pub const MAX_CHAT_LINES: usize = 500;
 
-fn push_chat(view: &Mutex<View>, author: ChatAuthor, text: String) {
+fn push_chat(view: &Mutex<View>, line: ChatLine) {
     let mut v = lock(view);
     if v.chat.len() >= MAX_CHAT_LINES {
         v.chat.remove(0);
     }
-    v.chat.push((author, text));
+    v.chat.push(line);
 }
 
 /// A running session with the customer.
 #[derive(Debug)]
 pub struct LiveSession {
-    technician: Technician,
+    name: String,
+    organisation: String,
+    /// Facts for the session record, sent in order by the reporter task.
+    reports: mpsc::UnboundedSender<SessionReport>,
+    reporter: tokio::task::JoinHandle<Technician>,
     endpoint: quinn::Endpoint,
     conn: quinn::Connection,
     input: ChannelSend<input::ConsoleToAgent>,
     control: ChannelSend<control::ConsoleToAgent>,
-    chat: ChannelSend<chat::ConsoleToAgent>,
+    chat: Arc<tokio::sync::Mutex<ChannelSend<chat::ConsoleToAgent>>>,
     chat_id: u64,
     /// The short authentication string.
     pub sas: String,
@@ -281,6 +300,7 @@ impl LiveSession {
             screen: (0, 0),
             ended: None,
             chat: Vec::new(),
+            sent_at: std::collections::HashMap::new(),
             stalled: false,
         }));
         let (consent_tx, consent) = watch::channel(Consent::default());
@@ -292,13 +312,32 @@ impl LiveSession {
             cursor: (_, cursor_recv),
             files: (files_send, files_recv),
         } = channels;
-        let files = crate::files::Files::start(conn.clone(), keys, files_send, files_recv);
+        let (name, organisation) = (technician.name.clone(), technician.organisation.clone());
+        let (reports, reporter) = spawn_reporter(technician);
+        let files = crate::files::Files::start(conn.clone(), keys, files_send, files_recv, reports.clone());
+        let chat = Arc::new(tokio::sync::Mutex::new(chat));
         tokio::spawn(receive_screen(screen_recv, screen_send, Arc::clone(&view), conn.clone()));
         tokio::spawn(receive_control(control_recv, consent_tx, Arc::clone(&view)));
-        tokio::spawn(receive_chat(chat_recv, Arc::clone(&view)));
+        tokio::spawn(receive_chat(chat_recv, Arc::clone(&chat), Arc::clone(&view), reports.clone()));
         tokio::spawn(receive_cursor(cursor_recv, Arc::clone(&view)));
         tokio::spawn(watch_link(conn.clone(), Arc::clone(&view)));
-        Self { technician, endpoint, conn, input, control, chat, chat_id: 0, sas, path, consent, view, files }
+        Self {
+            name,
+            organisation,
+            reports,
+            reporter,
+            endpoint,
+            conn,
+            input,
+            control,
+            chat,
+            chat_id: 0,
+            sas,
+            path,
+            consent,
+            view,
+            files,
+        }
     }
 
     /// Sends the technician's hello and asks the customer for control.
@@ -310,8 +349,8 @@ impl LiveSession {
     /// Sends the technician's hello.
     pub async fn greet(&mut self) -> Result<(), ConsoleError> {
         let hello = control::ConsoleToAgent::Hello {
-            technician: self.technician.name.clone(),
-            organisation: self.technician.organisation.clone(),
+            technician: self.name.clone(),
+            organisation: self.organisation.clone(),
         };
         Ok(self.control.send(&hello).await?)
     }
@@ -345,22 +384,30 @@ impl LiveSession {
         Ok(self.input.send(&event).await?)
     }
 
-    /// Sends a chat line.
+    /// Sends a chat line; the customer's agent answers with a receipt.
     pub async fn chat(&mut self, text: &str) -> Result<(), ConsoleError> {
         self.chat_id += 1;
-        let text = chat::clip(text);
-        let msg =
-            chat::ConsoleToAgent::Message(chat::ChatMessage { id: self.chat_id, text: text.to_owned() });
-        self.chat.send(&msg).await?;
-        push_chat(&self.view, ChatAuthor::Technician, text.to_owned());
+        let (id, text) = (self.chat_id, chat::clip(text).to_owned());
+        let msg = chat::ConsoleToAgent::Message(chat::ChatMessage { id, text: text.clone() });
+        push_chat(
+            &self.view,
+            ChatLine { author: ChatAuthor::Technician, text: text.clone(), id, delivered: None },
+        );
+        lock(&self.view).sent_at.insert(id, Instant::now());
+        self.chat.lock().await.send(&msg).await?;
+        self.report(SessionReport::Chat { from_customer: false, text }).await;
         Ok(())
     }
 
-    /// Adds a fact to the session record.
+    /// Adds a fact to the session record (in order with every other).
     pub async fn report(&mut self, r: SessionReport) {
-        if let Err(e) = self.technician.client.send(&ClientToServer::Report(r)).await {
-            warn!("could not report to the server: {e}");
-        }
+        let _ = self.reports.send(r);
+    }
+
+    /// A handle for adding facts to the session record from other tasks.
+    #[must_use]
+    pub fn reporter(&self) -> mpsc::UnboundedSender<SessionReport> {
+        self.reports.clone()
     }
 
     /// Whether the connection is still up.
@@ -397,7 +444,10 @@ impl LiveSession {
         let _ = tokio::time::timeout(Duration::from_secs(2), self.conn.closed()).await;
         self.conn.close(peer::CLOSE_ENDED.into(), b"session ended");
         let _ = tokio::time::timeout(Duration::from_secs(2), self.endpoint.wait_idle()).await;
-        self.technician.client.close().await;
+        // The reporter stops after the Ended report, once it is delivered.
+        if let Ok(Ok(technician)) = tokio::time::timeout(Duration::from_secs(5), self.reporter).await {
+            technician.client.close().await;
+        }
     }
 }
 
@@ -528,13 +578,59 @@ async fn watch_link(conn: quinn::Connection, view: Arc<Mutex<View>>) {
     }
 }
 
-async fn receive_chat(mut recv: ChannelRecv<chat::AgentToConsole>, view: Arc<Mutex<View>>) {
-    while let Ok(Some(chat::AgentToConsole::Message(m))) = recv.recv().await {
-        if m.text.len() > chat::MAX_CHAT_BYTES {
-            warn!("dropped an over-long chat message from the customer");
-            continue;
+/// Sends the session record's facts to the server in order; after the
+/// `Ended` report (always the last), hands the technician back.
+fn spawn_reporter(
+    mut technician: Technician,
+) -> (mpsc::UnboundedSender<SessionReport>, tokio::task::JoinHandle<Technician>) {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let task = tokio::spawn(async move {
+        while let Some(r) = rx.recv().await {
+            let last = matches!(r, SessionReport::Ended { .. });
+            if let Err(e) = technician.client.send(&ClientToServer::Report(r)).await {
+                warn!("could not report to the server: {e}");
+            }
+            if last {
+                break;
+            }
         }
-        println!("customer: {}", m.text);
-        push_chat(&view, ChatAuthor::Customer, m.text);
+        technician
+    });
+    (tx, task)
+}
+
+async fn receive_chat(
+    mut recv: ChannelRecv<chat::AgentToConsole>,
+    send: Arc<tokio::sync::Mutex<ChannelSend<chat::ConsoleToAgent>>>,
+    view: Arc<Mutex<View>>,
+    reports: mpsc::UnboundedSender<SessionReport>,
+) {
+    while let Ok(Some(msg)) = recv.recv().await {
+        match msg {
+            chat::AgentToConsole::Message(m) => {
+                if m.text.len() > chat::MAX_CHAT_BYTES {
+                    warn!("dropped an over-long chat message from the customer");
+                    continue;
+                }
+                println!("customer: {}", m.text);
+                let _ = reports.send(SessionReport::Chat { from_customer: true, text: m.text.clone() });
+                let line = ChatLine { author: ChatAuthor::Customer, text: m.text, id: m.id, delivered: None };
+                push_chat(&view, line);
+                if send.lock().await.send(&chat::ConsoleToAgent::Receipt { id: m.id }).await.is_err() {
+                    return;
+                }
+            }
+            chat::AgentToConsole::Receipt { id } => {
+                let mut v = lock(&view);
+                let Some(sent) = v.sent_at.remove(&id) else { continue };
+                let took = sent.elapsed();
+                println!("chat: delivered #{id} in {:.1} ms", took.as_secs_f64() * 1000.0);
+                if let Some(line) =
+                    v.chat.iter_mut().rev().find(|l| l.author == ChatAuthor::Technician && l.id == id)
+                {
+                    line.delivered = Some(took);
+                }
+            }
+        }
     }
 }

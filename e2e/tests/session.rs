@@ -188,3 +188,18 @@ fn a_customer_who_declines_shares_nothing() -> anyhow::Result<()> {
     assert!(!snap.exists(), "a snapshot was written without consent to view");
     Ok(())
 }
+
+#[test]
+fn chat_lines_are_delivered_with_a_receipt() -> anyhow::Result<()> {
+    let scene = Scene::new(&[])?;
+    let mut console = scene.console("wait-frame\nchat is the printer on?\nwait 1500\nend\n")?;
+    let code = read_code(&console)?;
+    let mut agent = scene.agent(&code, Some("view"))?;
+    assert!(console.wait_exit(STEP)?.success(), "console failed:\n{}", console.all_output());
+    agent.wait_exit(STEP)?;
+    agent.wait_for_stdout("technician: is the printer on?", Duration::from_secs(1))?;
+    let line = console.wait_for_stdout("chat: delivered #1 in ", Duration::from_secs(1))?;
+    let ms: f64 = line.trim_start_matches("chat: delivered #1 in ").trim_end_matches(" ms").parse()?;
+    assert!(ms > 0.0, "{line}");
+    Ok(())
+}

@@ -119,6 +119,24 @@ pub enum SessionReport {
         /// Bytes this side received.
         bytes_received: u64,
     },
+    /// A chat line, in the order the console saw it (the console reports).
+    Chat {
+        /// Written by the customer, not the technician.
+        from_customer: bool,
+        /// The text (at most the chat limit).
+        text: String,
+    },
+    /// A file that moved completely (the console reports).
+    File {
+        /// Its name.
+        name: String,
+        /// Bytes.
+        size: u64,
+        /// BLAKE3 of the whole file.
+        hash: [u8; 32],
+        /// Sent to the customer, not fetched from them.
+        to_customer: bool,
+    },
 }
 
 /// Client to server.

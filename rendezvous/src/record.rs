@@ -29,6 +29,37 @@ pub struct ConsentEvent {
     pub preset: bool,
 }
 
+/// One chat line in a session record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatLine {
+    /// When the server heard of it (Unix seconds).
+    pub at: u64,
+    /// Written by the customer.
+    pub from_customer: bool,
+    /// The text.
+    pub text: String,
+}
+
+/// One file moved in a session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileMoved {
+    /// When it finished (Unix seconds).
+    pub at: u64,
+    /// Its name.
+    pub name: String,
+    /// Bytes.
+    pub size: u64,
+    /// BLAKE3 of the whole file.
+    pub hash: [u8; 32],
+    /// Sent to the customer, not fetched from them.
+    pub to_customer: bool,
+}
+
+/// Most chat lines a record keeps.
+pub const MAX_RECORD_CHAT: usize = 5000;
+/// Most files a record lists.
+pub const MAX_RECORD_FILES: usize = 2000;
+
 /// How a session ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Outcome {
@@ -67,6 +98,60 @@ pub struct SessionRecord {
     pub technician_end: Option<CandidateKind>,
     /// The customer's end of the path, as the agent reported it.
     pub customer_end: Option<CandidateKind>,
+    /// The chat, in order.
+    pub chat: Vec<ChatLine>,
+    /// Files moved.
+    pub files: Vec<FileMoved>,
+}
+
+/// A record as servers before chat and files were kept wrote it.
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+struct SessionRecordV2 {
+    id: u64,
+    technician: String,
+    nameplate: u32,
+    started: u64,
+    ended: Option<u64>,
+    path: Option<PathKind>,
+    bytes: u64,
+    consent: Vec<ConsentEvent>,
+    outcome: Outcome,
+    technician_end: Option<CandidateKind>,
+    customer_end: Option<CandidateKind>,
+}
+
+impl From<SessionRecordV2> for SessionRecord {
+    fn from(v: SessionRecordV2) -> Self {
+        let SessionRecordV2 {
+            id,
+            technician,
+            nameplate,
+            started,
+            ended,
+            path,
+            bytes,
+            consent,
+            outcome,
+            technician_end,
+            customer_end,
+        } = v;
+        Self {
+            id,
+            technician,
+            nameplate,
+            started,
+            ended,
+            path,
+            bytes,
+            consent,
+            outcome,
+            technician_end,
+            customer_end,
+            chat: Vec::new(),
+            files: Vec::new(),
+        }
+    }
 }
 
 /// A record as servers before the path's ends were kept wrote it. New
@@ -89,7 +174,8 @@ struct SessionRecordV1 {
 impl From<SessionRecordV1> for SessionRecord {
     fn from(v: SessionRecordV1) -> Self {
         let SessionRecordV1 { id, technician, nameplate, started, ended, path, bytes, consent, outcome } = v;
-        Self {
+        let (technician_end, customer_end) = (None, None);
+        SessionRecordV2 {
             id,
             technician,
             nameplate,
@@ -99,9 +185,10 @@ impl From<SessionRecordV1> for SessionRecord {
             bytes,
             consent,
             outcome,
-            technician_end: None,
-            customer_end: None,
+            technician_end,
+            customer_end,
         }
+        .into()
     }
 }
 
@@ -121,6 +208,8 @@ impl SessionRecord {
             outcome: Outcome::Open,
             technician_end: None,
             customer_end: None,
+            chat: Vec::new(),
+            files: Vec::new(),
         }
     }
 
@@ -129,6 +218,7 @@ impl SessionRecord {
     pub fn decode(bytes: &[u8]) -> Option<Self> {
         postcard::from_bytes(bytes)
             .ok()
+            .or_else(|| postcard::from_bytes::<SessionRecordV2>(bytes).ok().map(Self::from))
             .or_else(|| postcard::from_bytes::<SessionRecordV1>(bytes).ok().map(Self::from))
     }
 
@@ -196,9 +286,27 @@ mod tests {
         );
         assert_eq!((read.technician_end, read.customer_end), (None, None));
 
+        let v2 = SessionRecordV2 {
+            id: 8,
+            technician: "bob".into(),
+            nameplate: 1,
+            started: 1,
+            ended: None,
+            path: None,
+            bytes: 0,
+            consent: Vec::new(),
+            outcome: Outcome::Open,
+            technician_end: Some(CandidateKind::Host),
+            customer_end: None,
+        };
+        let read2 = SessionRecord::decode(&postcard::to_stdvec(&v2).unwrap()).unwrap();
+        assert_eq!((read2.id, read2.technician_end, read2.chat.len()), (8, Some(CandidateKind::Host), 0));
+
         let new = SessionRecord {
             technician_end: Some(CandidateKind::Relay),
             customer_end: Some(CandidateKind::Host),
+            chat: vec![ChatLine { at: 5, from_customer: true, text: "hi".into() }],
+            files: vec![FileMoved { at: 6, name: "a".into(), size: 1, hash: [2; 32], to_customer: false }],
             ..read
         };
         assert_eq!(SessionRecord::decode(&postcard::to_stdvec(&new).unwrap()), Some(new));

@@ -15,7 +15,9 @@ use tracing::{info, warn};
 
 use crate::ice::IceIssuer;
 use crate::nameplates::Nameplates;
-use crate::record::{ConsentEvent, Outcome, SessionRecord, unix_now};
+use crate::record::{
+    ChatLine, ConsentEvent, FileMoved, MAX_RECORD_CHAT, MAX_RECORD_FILES, Outcome, SessionRecord, unix_now,
+};
 use crate::store::Store;
 
 /// Most live codes one console connection may hold at once.
@@ -265,7 +267,21 @@ impl Shared {
                         r.outcome = Outcome::Ended;
                     }
                 }
-                SessionReport::Consent { .. } => return Err(SignalError::Unexpected),
+                SessionReport::Chat { from_customer, text } if from_console => {
+                    if r.chat.len() < MAX_RECORD_CHAT {
+                        let text = tether_protocol::channel::chat::clip(&text).to_owned();
+                        r.chat.push(ChatLine { at: unix_now(), from_customer, text });
+                    }
+                }
+                SessionReport::File { name, size, hash, to_customer } if from_console => {
+                    if r.files.len() < MAX_RECORD_FILES {
+                        let name = tether_protocol::channel::clip_to(&name, 255).to_owned();
+                        r.files.push(FileMoved { at: unix_now(), name, size, hash, to_customer });
+                    }
+                }
+                SessionReport::Consent { .. } | SessionReport::Chat { .. } | SessionReport::File { .. } => {
+                    return Err(SignalError::Unexpected);
+                }
             }
             live.record.clone()
         };
@@ -376,8 +392,18 @@ mod tests {
         shared.report(console, SessionReport::Connected { path: seen_by_console }).unwrap();
         let seen_by_agent = PathInfo { kind: PathKind::Direct, local: ServerReflexive, remote: Host };
         shared.report(agent, SessionReport::Connected { path: seen_by_agent }).unwrap();
+        // The console reports the chat in its order, and the files.
+        shared.report(console, SessionReport::Chat { from_customer: false, text: "hello".into() }).unwrap();
+        shared.report(console, SessionReport::Chat { from_customer: true, text: "hi!".into() }).unwrap();
+        let chat = SessionReport::Chat { from_customer: true, text: "forged".into() };
+        assert_eq!(shared.report(agent, chat), Err(SignalError::Unexpected));
+        let file = SessionReport::File { name: "a.txt".into(), size: 5, hash: [1; 32], to_customer: true };
+        shared.report(console, file).unwrap();
         shared.report(console, SessionReport::Ended { bytes_sent: 10, bytes_received: 32 }).unwrap();
         let r = &store.sessions().unwrap()[0];
+        let lines: Vec<_> = r.chat.iter().map(|l| (l.from_customer, l.text.as_str())).collect();
+        assert_eq!(lines, [(false, "hello"), (true, "hi!")]);
+        assert_eq!((r.files.len(), r.files[0].size, r.files[0].to_customer), (1, 5, true));
         assert_eq!((r.bytes, r.outcome, r.consent.len()), (42, Outcome::Ended, 1));
         assert_eq!(
             (r.path, r.technician_end, r.customer_end),

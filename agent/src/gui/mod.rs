@@ -86,11 +86,22 @@ pub struct Window {
     pub consent: Consent,
     /// The question waiting for an answer, if any.
     pub question: Option<Question>,
-    /// The chat so far, oldest first: whether the customer wrote it, and what.
-    pub chat: Vec<(bool, String)>,
+    /// The chat so far, oldest first.
+    pub chat: Vec<ChatEntry>,
     /// The path the session runs on, once connected.
     pub path: Option<PathInfo>,
     draft: String,
+}
+
+/// One chat line in the window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatEntry {
+    /// The customer wrote it.
+    pub mine: bool,
+    /// What.
+    pub text: String,
+    /// For the customer's lines: the technician's console confirmed it.
+    pub delivered: bool,
 }
 
 /// Most chat lines the window keeps.
@@ -151,7 +162,7 @@ impl Window {
         if self.chat.len() >= MAX_CHAT_LINES {
             self.chat.remove(0);
         }
-        self.chat.push((mine, line));
+        self.chat.push(ChatEntry { mine, text: line, delivered: false });
     }
 
     /// Handles one message.
@@ -193,6 +204,12 @@ impl Window {
                 }
             }
             Message::Event(AgentEvent::Chat(line)) => self.push_chat(false, line),
+            Message::Event(AgentEvent::ChatDelivered) => {
+                // Receipts come in the order the lines went.
+                if let Some(e) = self.chat.iter_mut().find(|e| e.mine && !e.delivered) {
+                    e.delivered = true;
+                }
+            }
             Message::Event(AgentEvent::Connected { technician, organisation, sas, path }) => {
                 self.technician = Some((technician, organisation, sas));
                 self.path = Some(path);
@@ -297,9 +314,10 @@ impl Window {
 
     fn chat_panel(&self) -> Element<'_, Message> {
         let name = self.technician.as_ref().map_or("Technician", |(n, _, _)| n.as_str());
-        let lines = self.chat.iter().map(|(mine, line)| {
-            let who = if *mine { "You" } else { name };
-            text(format!("{who}: {line}")).into()
+        let lines = self.chat.iter().map(|e| {
+            let who = if e.mine { "You" } else { name };
+            let tick = if e.delivered { " ✓" } else { "" };
+            text(format!("{who}: {}{tick}", e.text)).into()
         });
         let log = scrollable(column(lines).spacing(4).width(Fill)).anchor_bottom().height(Fill);
         let send = row![

@@ -120,6 +120,11 @@ fn chat_goes_both_ways() {
     .filter_map(|m| w.update(m))
     .collect();
     assert_eq!(actions, vec![Action::Command(Command::Chat("The printer is offline".into()))]);
+    {
+        let mut ui = simulator(w.view());
+        assert!(ui.find("You: The printer is offline").is_ok());
+    }
+    w.update(Message::Event(AgentEvent::ChatDelivered));
     let mut ui = simulator(w.view());
-    assert!(ui.find("You: The printer is offline").is_ok());
+    assert!(ui.find("You: The printer is offline ✓").is_ok());
 }

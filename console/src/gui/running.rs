@@ -135,7 +135,7 @@ impl Running {
         // The session itself prints consent changes for scripts and tests.
         view.consent = *s.consent.borrow();
         let v = s.view.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if v.chat.len() != view.chat.len() || v.chat.last() != view.chat.last() {
+        if v.chat != view.chat {
             view.chat.clone_from(&v.chat);
         }
         if v.monitors.1 != view.monitors.1 || v.monitors.0.len() != view.monitors.0.len() {

@@ -10,7 +10,7 @@ use tether_protocol::channel::control::Consent;
 use tether_protocol::channel::input::{Action, ConsoleToAgent, MouseButton};
 
 use crate::mapping::Fit;
-use crate::session::ChatAuthor;
+use crate::session::{ChatAuthor, ChatLine};
 
 /// Figures for the status bar.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -41,7 +41,7 @@ pub struct Session {
     /// The customer's link has gone quiet; QUIC is still trying.
     pub reconnecting: bool,
     /// The chat so far.
-    pub chat: Vec<(ChatAuthor, String)>,
+    pub chat: Vec<ChatLine>,
     /// The customer's monitors (id, name) and the shared one's id.
     pub monitors: (Vec<(u32, String)>, u32),
     draft: String,
@@ -274,12 +274,14 @@ impl Session {
                 .style(|_| container::Style::default().background(Color::from_rgb8(0x20, 0x22, 0x25)))
                 .into(),
         };
-        let lines = self.chat.iter().fold(column![].spacing(4), |c, (who, line)| {
-            let who = match who {
+        let lines = self.chat.iter().fold(column![].spacing(4), |c, line| {
+            let who = match line.author {
                 ChatAuthor::Technician => "You",
                 ChatAuthor::Customer => "Customer",
             };
-            c.push(text(format!("{who}: {line}")))
+            // A tick once the customer's agent confirmed delivery.
+            let tick = if line.delivered.is_some() { " ✓" } else { "" };
+            c.push(text(format!("{who}: {}{tick}", line.text)))
         });
         let chat = column![
             text("Chat").size(18),
@@ -333,9 +335,17 @@ mod tests {
         let messages: Vec<_> = ui.into_messages().collect();
         let events: Vec<_> = messages.into_iter().filter_map(|m| s.update(m)).collect();
         assert_eq!(events, vec![Event::Chat("hello".into())]);
-        s.chat.push((ChatAuthor::Customer, "thanks".into()));
+        s.chat.push(ChatLine { author: ChatAuthor::Customer, text: "thanks".into(), id: 1, delivered: None });
+        let sent = Some(std::time::Duration::from_millis(30));
+        s.chat.push(ChatLine {
+            author: ChatAuthor::Technician,
+            text: "hello".into(),
+            id: 1,
+            delivered: sent,
+        });
         let mut ui = simulator(s.view());
         assert!(ui.find("Customer: thanks").is_ok());
+        assert!(ui.find("You: hello ✓").is_ok());
     }
 
     #[test]

@@ -1,4 +1,6 @@
-//! Chat channel: text both ways, one message per frame.
+//! Chat channel: text both ways, one message per frame. Each side answers
+//! every message with a `Receipt` carrying its id, so the writer sees it
+//! was delivered (and how long that took).
 
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +27,11 @@ pub struct ChatMessage {
 pub enum ConsoleToAgent {
     /// A message from the technician.
     Message(ChatMessage),
+    /// The customer's message `id` arrived.
+    Receipt {
+        /// Its id.
+        id: u64,
+    },
 }
 
 /// Agent to console.
@@ -32,6 +39,11 @@ pub enum ConsoleToAgent {
 pub enum AgentToConsole {
     /// A message from the customer.
     Message(ChatMessage),
+    /// The technician's message `id` arrived.
+    Receipt {
+        /// Its id.
+        id: u64,
+    },
 }
 
 #[cfg(test)]
@@ -45,6 +57,8 @@ mod tests {
         fn round_trips(id in any::<u64>(), text in ".{0,64}") {
             round_trip(&ConsoleToAgent::Message(ChatMessage { id, text: text.clone() }));
             round_trip(&AgentToConsole::Message(ChatMessage { id, text }));
+            round_trip(&AgentToConsole::Receipt { id });
+            round_trip(&ConsoleToAgent::Receipt { id });
         }
 
         #[test]
