@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use iced::Task;
+use tether_agent::clipboard::{Arboard, ClipboardPolicy};
 use tether_agent::consent::{Preset, TerminalConsent};
 use tether_agent::cursor::{CursorSource, XfixesSource};
 use tether_agent::files::{DOWNLOADS, Folders};
@@ -59,6 +60,10 @@ struct Cli {
     /// top of .ssh, .gnupg and the other usual private folders; repeatable.
     #[arg(long = "private", value_name = "NAME")]
     private: Vec<String>,
+    /// Share the clipboard: both ways, none, to-technician (your copies
+    /// go to the technician) or from-technician.
+    #[arg(long, default_value = "both")]
+    clipboard: ClipboardPolicy,
     /// Interface scale for the window, from 0.5 to 4 (2 for high-density screens).
     #[arg(long, default_value_t = 1.0, value_parser = scale)]
     scale: f32,
@@ -117,6 +122,7 @@ fn platform(consent: Arc<dyn tether_agent::consent::ConsentAsker>) -> Platform {
         screen: Box::new(tether_agent::screen::primary),
         input: Box::new(|| EnigoSink::new().map(|s| Box::new(s) as Box<dyn InputSink>)),
         cursor: Box::new(|| XfixesSource::open().map(|s| Box::new(s) as Box<dyn CursorSource>)),
+        clipboard: Box::new(Arboard::open),
         consent,
         commands: None,
         events: None,
@@ -143,6 +149,7 @@ struct App {
     commands: Option<mpsc::UnboundedSender<Command>>,
     relay_only: bool,
     folders: Folders,
+    clipboard: ClipboardPolicy,
 }
 
 impl App {
@@ -168,6 +175,7 @@ impl App {
                     trust: self.trust.clone(),
                     relay_only: self.relay_only,
                     folders: self.folders.clone(),
+                    clipboard: self.clipboard,
                 };
                 Task::batch([
                     Task::perform(session::run(opts, p), |r| Message::Finished(r.map_err(|e| e.to_string()))),
@@ -205,6 +213,7 @@ fn run() -> anyhow::Result<()> {
         let (server, code, scale, relay_only) =
             (cli.server.clone(), cli.code.clone(), cli.scale, cli.relay_only);
         let folders = folders(&cli)?;
+        let clipboard = cli.clipboard;
         return iced::application(
             move || {
                 let app = App {
@@ -214,6 +223,7 @@ fn run() -> anyhow::Result<()> {
                     commands: None,
                     relay_only,
                     folders: folders.clone(),
+                    clipboard,
                 };
                 // The customer can type the code at once.
                 (app, iced::widget::operation::focus("code"))
@@ -248,6 +258,7 @@ fn run() -> anyhow::Result<()> {
         trust: ServerTrust { pinned: cli.server_cert, known: KnownServers::in_dir(&data) },
         relay_only: cli.relay_only,
         folders,
+        clipboard: cli.clipboard,
     };
     let platform = platform(Arc::new(TerminalConsent { preset: cli.accept }));
     let rt = tokio::runtime::Runtime::new()?;

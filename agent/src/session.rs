@@ -25,6 +25,7 @@ use tokio::sync::{Mutex, mpsc, watch};
 use tracing::{info, warn};
 
 use crate::AgentError;
+use crate::clipboard::{self, ClipboardPolicy, OpenClipboard};
 use crate::consent::{Asker, ConsentAsker, Permission};
 use crate::cursor::{self, CursorSource};
 use crate::files::{self, FileDesk, Folders};
@@ -80,6 +81,8 @@ pub struct AgentOptions {
     pub relay_only: bool,
     /// The folders offered for files.
     pub folders: Folders,
+    /// Which ways the clipboard is shared.
+    pub clipboard: ClipboardPolicy,
 }
 
 /// The platform pieces, made lazily so tests can substitute them.
@@ -90,6 +93,8 @@ pub struct Platform {
     pub input: Box<dyn FnOnce() -> Result<Box<dyn InputSink>, InputError> + Send>,
     /// Opens the pointer reader.
     pub cursor: Box<dyn FnOnce() -> Result<Box<dyn CursorSource>, CaptureError> + Send>,
+    /// Opens the clipboard (on its own thread).
+    pub clipboard: OpenClipboard,
     /// Asks the customer.
     pub consent: Arc<dyn ConsentAsker>,
     /// The customer's buttons (Stop control, End session), from a window.
@@ -107,6 +112,8 @@ pub enum Command {
     End,
     /// Send a chat line to the technician.
     Chat(String),
+    /// Share the clipboard these ways from now on.
+    Clipboard(ClipboardPolicy),
 }
 
 /// What happened, for the window.
@@ -245,6 +252,9 @@ pub async fn run(opts: AgentOptions, platform: Platform) -> Result<EndReason, Ag
         let chat_send = Arc::new(Mutex::new(chat_send));
         let (cursor_send, _) = channels.cursor;
         let (files_send, files_recv) = channels.files;
+        let (clip_send, clip_recv) = channels.clipboard;
+        let (clip_policy, clip_watch) = watch::channel(opts.clipboard);
+        let sharing = clipboard::serve(platform.clipboard, clip_send, clip_recv, clip_watch);
         let desk = Arc::new(FileDesk {
             hub: tether_transport::files::Hub::start(conn.clone(), keys, files_send),
             consent: Arc::clone(&platform.consent),
@@ -287,6 +297,11 @@ pub async fn run(opts: AgentOptions, platform: Platform) -> Result<EndReason, Ag
                     },
                     command = next_command(&mut commands) => match command {
                         Command::StopControl => false,
+                        Command::Clipboard(policy) => {
+                            info!(?policy, "the customer changed clipboard sharing");
+                            clip_policy.send_replace(policy);
+                            continue;
+                        }
                         Command::Chat(text) => {
                             chat_id += 1;
                             let message = chat::ChatMessage { id: chat_id, text: chat::clip(&text).to_owned() };
@@ -329,6 +344,7 @@ pub async fn run(opts: AgentOptions, platform: Platform) -> Result<EndReason, Ag
             r = receive_chat(chat_recv, &chat_send, &platform.events) => r.map(|()| EndReason::ConnectionClosed),
             r = pointer => r.map(|()| EndReason::ConnectionClosed),
             r = files::serve(Arc::clone(&desk), files_recv) => r.map(|()| EndReason::ConnectionClosed),
+            r = sharing => r.map(|()| EndReason::ConnectionClosed),
             () = watch_server => Ok(EndReason::ConnectionClosed),
             e = conn.closed() => { info!("connection closed: {e}"); Ok(EndReason::ConnectionClosed) }
         };

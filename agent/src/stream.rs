@@ -90,6 +90,7 @@ pub(crate) async fn stream_screen(
     lossy: watch::Receiver<bool>,
 ) -> Result<(), AgentError> {
     let epoch = Instant::now();
+    let mut stats = AckStats::default();
     let mut switch_to = None;
     let mut credits = Credits::new(DEFAULT_WINDOW);
     let mut pressure = Pressure::default();
@@ -141,6 +142,7 @@ pub(crate) async fn stream_screen(
                     let now = epoch.elapsed();
                     if let Some(rtt) = credits.acked(seq, now) {
                         debug!(seq, rtt_ms = rtt.as_millis(), "frame acknowledged");
+                        stats.push(rtt);
                         pressure.on_ack(rtt, now);
                     }
                 }
@@ -153,6 +155,38 @@ pub(crate) async fn stream_screen(
             }
             () = tokio::time::sleep(wait) => {}
         }
+    }
+}
+
+/// Send-to-acknowledgement times of this session's frames, printed when
+/// the stream ends (however it ends), for benchmarks and diagnostics.
+#[derive(Debug, Default)]
+struct AckStats(Vec<Duration>);
+
+impl AckStats {
+    /// Samples kept: over an hour at 30 frames a second.
+    const MAX: usize = 1 << 17;
+
+    fn push(&mut self, rtt: Duration) {
+        if self.0.len() < Self::MAX {
+            self.0.push(rtt);
+        }
+    }
+}
+
+impl Drop for AckStats {
+    fn drop(&mut self) {
+        if self.0.is_empty() {
+            return;
+        }
+        self.0.sort_unstable();
+        let at = |p: f64| self.0[((self.0.len() - 1) as f64 * p).round() as usize].as_secs_f64() * 1000.0;
+        println!(
+            "screen: {} frames acknowledged, send to ack p50 {:.1} ms p95 {:.1} ms",
+            self.0.len(),
+            at(0.5),
+            at(0.95)
+        );
     }
 }
 

@@ -11,6 +11,7 @@
 mod codecs;
 mod input;
 mod net;
+mod transfer;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -174,13 +175,41 @@ async fn net_main() -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn transfer_main() -> anyhow::Result<()> {
+    let display = std::env::var("DISPLAY").context("no DISPLAY")?;
+    let r = tokio::task::spawn_blocking(move || transfer::run(&display)).await??;
+    println!("file transfer across the NAT lab, cone NATs, {} on each side", r.shape);
+    println!();
+    println!(
+        "| session | file Mbit/s | frame send→ack p50 ms | p95 ms | chat round trips | chat p50 ms | chat p95 ms |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    let fmt = |v: Option<f64>| v.map_or_else(|| "—".to_owned(), |x| format!("{x:.1}"));
+    for (label, run) in &r.sessions {
+        println!(
+            "| {label} | {} | {} | {} | {} | {} | {} |",
+            fmt(run.mbit),
+            fmt(run.frames.map(|f| f.0)),
+            fmt(run.frames.map(|f| f.1)),
+            run.chat.len(),
+            fmt(percentile(&run.chat, 0.5)),
+            fmt(percentile(&run.chat, 0.95)),
+        );
+    }
+    for (label, mbit) in &r.scp {
+        println!("| {label} | {mbit:.1} | | | | | |");
+    }
+    Ok(())
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     match std::env::args().nth(1).as_deref() {
         None => {}
         Some("net") => return net_main().await,
         Some("screen") => return codecs::run(std::env::args().nth(2).as_deref()).await,
-        Some(other) => bail!("unknown benchmark {other:?}: none for the pipeline, net or screen"),
+        Some("transfer") => return transfer_main().await,
+        Some(other) => bail!("unknown benchmark {other:?}: none for the pipeline, net, screen or transfer"),
     }
     let source = tether_agent::screen::primary()?;
     let (w, h) = source.size();

@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tracing::warn;
 
 /// A finished transfer.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Moved {
     /// Where it is now: the name on the customer's side, or the local path.
     pub at: String,
@@ -28,6 +28,17 @@ pub struct Moved {
     pub hash: String,
     /// Bytes an earlier, broken attempt had already delivered.
     pub resumed: u64,
+    /// Seconds from the offer to the receiver's confirmation (not counting
+    /// the hashing before).
+    pub seconds: f64,
+}
+
+impl Moved {
+    /// Megabits per second of file data moved in this attempt.
+    #[must_use]
+    pub fn mbit_per_s(&self) -> f64 {
+        (self.size - self.resumed) as f64 * 8.0 / self.seconds.max(1e-6) / 1e6
+    }
 }
 
 type Waiting = Arc<Mutex<HashMap<TransferId, oneshot::Sender<Offer>>>>;
@@ -79,11 +90,13 @@ impl Files {
             .with_fault_from_env();
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let reg = self.hub.register(id)?;
+        let start = Instant::now();
         self.hub.send(ConsoleToAgent::Offer(source.offer(id, folder))).await?;
         let name = send(&self.hub, reg, &source, status).await?;
         self.record(source.name.as_str(), source.size, source.hash, true);
         let resumed = status.borrow().resumed;
-        Ok(Moved { at: name.to_string(), size: source.size, hash: hex(&source.hash), resumed })
+        let seconds = start.elapsed().as_secs_f64();
+        Ok(Moved { at: name.to_string(), size: source.size, hash: hex(&source.hash), resumed, seconds })
     }
 
     /// Fetches the customer's `remote` file into the local folder `dir`.
@@ -98,6 +111,7 @@ impl Files {
         }
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let mut reg = self.hub.register(id)?;
+        let start = Instant::now();
         let (tx, offered) = oneshot::channel();
         self.fetches.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(id, tx);
         self.hub.send(ConsoleToAgent::Fetch { id, path: remote }).await?;
@@ -111,7 +125,14 @@ impl Files {
         let path = receive(&self.hub, reg, &offer, dir, status).await?;
         self.record(offer.name.as_str(), offer.size, offer.hash, false);
         let resumed = status.borrow().resumed;
-        Ok(Moved { at: path.display().to_string(), size: offer.size, hash: hex(&offer.hash), resumed })
+        let seconds = start.elapsed().as_secs_f64();
+        Ok(Moved {
+            at: path.display().to_string(),
+            size: offer.size,
+            hash: hex(&offer.hash),
+            resumed,
+            seconds,
+        })
     }
 }
 

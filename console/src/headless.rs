@@ -8,6 +8,9 @@ use tether_transport::files::{FileError, Status};
 use tokio::sync::watch;
 
 use crate::files::{Meter, Moved};
+use tether_protocol::channel::clipboard::Clip;
+use tether_protocol::files::RelPath;
+
 use crate::script::Command;
 use crate::session::{ConsoleError, LiveSession};
 use crate::snapshot::{SnapshotError, write_png};
@@ -56,6 +59,37 @@ async fn wait_until(
     Ok(())
 }
 
+/// Sends a file and says so, with the rate.
+async fn send(
+    session: &LiveSession,
+    local: std::path::PathBuf,
+    folder: RelPath,
+) -> Result<(), ScriptRunError> {
+    send_owned(session, local, folder).await
+}
+
+fn send_owned(
+    session: &LiveSession,
+    local: std::path::PathBuf,
+    folder: RelPath,
+) -> impl Future<Output = Result<(), ScriptRunError>> + Send + 'static {
+    let files = std::sync::Arc::clone(&session.files);
+    async move {
+        let name = local.display().to_string();
+        let moved =
+            with_progress(&name, |s| async move { files.send(&local, Some(folder), &s).await }).await?;
+        println!(
+            "sent: {name} as {} {} bytes blake3 {} in {:.1} s ({:.1} Mbit/s)",
+            moved.at,
+            moved.size,
+            moved.hash,
+            moved.seconds,
+            moved.mbit_per_s()
+        );
+        Ok(())
+    }
+}
+
 /// Runs one transfer, printing its progress once a second and where it
 /// resumed, if it did.
 async fn with_progress<F, Fut>(name: &str, transfer: F) -> Result<Moved, FileError>
@@ -86,6 +120,7 @@ where
 
 /// Runs `commands` in order.
 pub async fn run(session: &mut LiveSession, commands: &[Command]) -> Result<ScriptEnd, ScriptRunError> {
+    let mut background: Vec<tokio::task::JoinHandle<Result<(), ScriptRunError>>> = Vec::new();
     for cmd in commands {
         println!("script: {cmd:?}");
         if !session.is_live() {
@@ -102,16 +137,23 @@ pub async fn run(session: &mut LiveSession, commands: &[Command]) -> Result<Scri
             }
             Command::Wait(d) => tokio::time::sleep(*d).await,
             Command::Chat(text) => session.chat(text).await?,
-            Command::Send(local, folder) => {
-                let name = local.display().to_string();
-                let files = std::sync::Arc::clone(&session.files);
-                let moved =
-                    with_progress(
-                        &name,
-                        |s| async move { files.send(local, Some(folder.clone()), &s).await },
-                    )
-                    .await?;
-                println!("sent: {name} as {} {} bytes blake3 {}", moved.at, moved.size, moved.hash);
+            Command::Send(local, folder) => send(session, local.clone(), folder.clone()).await?,
+            Command::SendInBackground(local, folder) => {
+                background.push(tokio::spawn(send_owned(session, local.clone(), folder.clone())));
+            }
+            Command::Clipboard(text) => session.copy_to_customer(&Clip::Text(text.clone())).await?,
+            Command::WaitClipboard(text) => {
+                let view = session.view.clone();
+                wait_until(WAIT_LIMIT, "the customer's clipboard", || {
+                    let v = view.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    matches!(&v.clipboard.0, Some(Clip::Text(t)) if t == text)
+                })
+                .await?;
+            }
+            Command::WaitTransfers => {
+                for t in background.drain(..) {
+                    t.await.map_err(|_| ScriptRunError::Expectation("a transfer to finish".into()))??;
+                }
             }
             Command::Fetch(remote, dir) => {
                 let name = remote.to_string();
@@ -185,7 +227,12 @@ pub async fn run(session: &mut LiveSession, commands: &[Command]) -> Result<Scri
                     return Err(ScriptRunError::Expectation(format!("path {want}, got {}", session.path)));
                 }
             }
-            Command::End => return Ok(ScriptEnd::Ended),
+            Command::End => {
+                if background.iter().any(|t| !t.is_finished()) {
+                    println!("warning: ending with transfers still running; they resume next time");
+                }
+                return Ok(ScriptEnd::Ended);
+            }
         }
     }
     Ok(ScriptEnd::Finished)

@@ -12,8 +12,12 @@
 //! lossy under bandwidth pressure; on by default), `chat TEXT`,
 //! `send LOCAL REMOTE_DIR` (a file to a folder the customer offers, such as
 //! `Downloads` or `Downloads/tools`) and `fetch REMOTE LOCAL_DIR` (a file
-//! under a folder the customer shares, such as `Shared/log.txt`). Paths in
-//! scripts cannot hold spaces. Blank
+//! under a folder the customer shares, such as `Shared/log.txt`);
+//! `send-bg LOCAL REMOTE_DIR` starts a send and goes on at once, and
+//! `wait-transfers` waits for every transfer so started; `clipboard TEXT`
+//! puts TEXT on the customer's clipboard, and `wait-clipboard TEXT` waits
+//! until the customer copies TEXT. Paths in scripts
+//! cannot hold spaces. Blank
 //! lines and lines starting with `#` are skipped. `wait-idle` also waits
 //! until no tile is left lossy.
 
@@ -57,6 +61,14 @@ pub enum Command {
     Chat(String),
     /// Send a local file into a folder the customer offers.
     Send(PathBuf, RelPath),
+    /// The same, going on with the script while it runs.
+    SendInBackground(PathBuf, RelPath),
+    /// Wait until every background transfer is done.
+    WaitTransfers,
+    /// Put text on the customer's clipboard.
+    Clipboard(String),
+    /// Wait until the customer copies this text.
+    WaitClipboard(String),
     /// Fetch a customer's file into a local folder.
     Fetch(RelPath, PathBuf),
     /// End the session.
@@ -109,12 +121,20 @@ fn parse_line(line: &str) -> Result<Option<Command>, String> {
             _ => return Err("lossy takes on or off".into()),
         }),
         "chat" if !rest.is_empty() => Command::Chat(rest.to_owned()),
-        "send" => {
+        "send" | "send-bg" => {
             let local = args.next().ok_or("send needs LOCAL and REMOTE_DIR")?;
             let remote = args.next().ok_or("send needs a REMOTE_DIR, such as Downloads")?;
             let remote = RelPath::parse(remote).map_err(|e| format!("REMOTE_DIR: {e}"))?;
-            Command::Send(PathBuf::from(local), remote)
+            if word == "send" {
+                Command::Send(PathBuf::from(local), remote)
+            } else {
+                Command::SendInBackground(PathBuf::from(local), remote)
+            }
         }
+        "wait-transfers" => Command::WaitTransfers,
+        "clipboard" if !rest.is_empty() => Command::Clipboard(rest.to_owned()),
+        "wait-clipboard" if !rest.is_empty() => Command::WaitClipboard(rest.to_owned()),
+        "clipboard" | "wait-clipboard" => return Err(format!("{word} needs text")),
         "fetch" => {
             let remote = args.next().ok_or("fetch needs REMOTE and LOCAL_DIR")?;
             let remote = RelPath::parse(remote).map_err(|e| format!("REMOTE: {e}"))?;
@@ -133,6 +153,7 @@ fn parse_line(line: &str) -> Result<Option<Command>, String> {
             | Command::WaitIdle(_)
             | Command::WaitCursor(..)
             | Command::Send(..)
+            | Command::SendInBackground(..)
             | Command::Fetch(..)
     ) && args.next().is_some()
     {
@@ -186,6 +207,13 @@ mod tests {
         assert!(parse("fetch /etc/passwd /tmp").unwrap_err().message.contains("absolute"));
         assert!(parse("fetch Shared/a\u{0}b /tmp").unwrap_err().message.contains("control characters"));
         assert!(parse("fetch Shared/x /tmp extra").unwrap_err().message.contains("too many"));
+        assert_eq!(
+            parse("send-bg /tmp/a Downloads\nwait-transfers").unwrap(),
+            [
+                Command::SendInBackground("/tmp/a".into(), RelPath::parse("Downloads").unwrap()),
+                Command::WaitTransfers
+            ]
+        );
         assert_eq!(
             parse("send /tmp/a.bin Downloads/tools").unwrap(),
             [Command::Send("/tmp/a.bin".into(), RelPath::parse("Downloads/tools").unwrap())]

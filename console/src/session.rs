@@ -8,6 +8,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use tether_protocol::channel::clipboard::Clip;
 use tether_protocol::channel::control::{self, Consent};
 use tether_protocol::channel::cursor::{self, CursorShape};
 use tether_protocol::channel::{chat, input, screen};
@@ -193,6 +194,8 @@ pub struct View {
     pub chat: Vec<ChatLine>,
     /// When our chat lines still waiting for a receipt were sent.
     pub sent_at: std::collections::HashMap<u64, Instant>,
+    /// What the customer copied last, and a count of their copies.
+    pub clipboard: (Option<Clip>, u64),
     /// The customer's link has gone quiet (QUIC is still retrying).
     pub stalled: bool,
 }
@@ -265,6 +268,7 @@ pub struct LiveSession {
     control: ChannelSend<control::ConsoleToAgent>,
     chat: Arc<tokio::sync::Mutex<ChannelSend<chat::ConsoleToAgent>>>,
     chat_id: u64,
+    clipboard: ChannelSend<Clip>,
     /// The short authentication string.
     pub sas: String,
     /// Which path the session runs on.
@@ -301,6 +305,7 @@ impl LiveSession {
             ended: None,
             chat: Vec::new(),
             sent_at: std::collections::HashMap::new(),
+            clipboard: (None, 0),
             stalled: false,
         }));
         let (consent_tx, consent) = watch::channel(Consent::default());
@@ -311,7 +316,9 @@ impl LiveSession {
             chat: (chat, chat_recv),
             cursor: (_, cursor_recv),
             files: (files_send, files_recv),
+            clipboard: (clipboard, clipboard_recv),
         } = channels;
+        tokio::spawn(receive_clipboard(clipboard_recv, Arc::clone(&view)));
         let (name, organisation) = (technician.name.clone(), technician.organisation.clone());
         let (reports, reporter) = spawn_reporter(technician);
         let files = crate::files::Files::start(conn.clone(), keys, files_send, files_recv, reports.clone());
@@ -332,6 +339,7 @@ impl LiveSession {
             control,
             chat,
             chat_id: 0,
+            clipboard,
             sas,
             path,
             consent,
@@ -397,6 +405,11 @@ impl LiveSession {
         self.chat.lock().await.send(&msg).await?;
         self.report(SessionReport::Chat { from_customer: false, text }).await;
         Ok(())
+    }
+
+    /// Puts `clip` on the customer's clipboard, if they allow it.
+    pub async fn copy_to_customer(&mut self, clip: &Clip) -> Result<(), ConsoleError> {
+        Ok(self.clipboard.send(clip).await?)
     }
 
     /// Adds a fact to the session record (in order with every other).
@@ -575,6 +588,32 @@ async fn watch_link(conn: quinn::Connection, view: Arc<Mutex<View>>) {
             None => continue,
         }
         lock(&view).stalled = watch.is_stalled();
+    }
+}
+
+async fn receive_clipboard(mut recv: ChannelRecv<Clip>, view: Arc<Mutex<View>>) {
+    loop {
+        let clip = match recv.recv().await {
+            Ok(Some(c)) => c,
+            Ok(None) => return,
+            Err(e) => {
+                warn!("clipboard channel failed: {e}");
+                return;
+            }
+        };
+        if let Err(e) = clip.check() {
+            warn!("ignored the customer's clipboard: {e}");
+            continue;
+        }
+        match &clip {
+            Clip::Text(t) => println!("clipboard: text from the customer: {}", t.escape_debug()),
+            Clip::Image { width, height, .. } => {
+                println!("clipboard: a {width}×{height} image from the customer")
+            }
+        }
+        let mut v = lock(&view);
+        v.clipboard.0 = Some(clip);
+        v.clipboard.1 += 1;
     }
 }
 

@@ -5,6 +5,7 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod congestion;
 mod error;
 pub mod files;
 pub mod framed;
@@ -37,5 +38,19 @@ pub fn transport_config() -> Arc<quinn::TransportConfig> {
     t.stream_receive_window(quinn::VarInt::from_u32(8 * 1024 * 1024));
     t.receive_window(quinn::VarInt::from_u32(16 * 1024 * 1024));
     t.send_window(16 * 1024 * 1024);
+    t.congestion_controller_factory(congestion_controller());
     Arc::new(t)
+}
+
+/// The congestion controller: [`congestion::DelayGate`] unless
+/// `TETHER_CONGESTION` names quinn's `cubic`, `newreno` or `bbr`, which
+/// benchmarks use to compare.
+fn congestion_controller() -> Arc<dyn quinn::congestion::ControllerFactory + Send + Sync> {
+    use quinn::congestion::{BbrConfig, CubicConfig, NewRenoConfig};
+    match std::env::var("TETHER_CONGESTION").as_deref() {
+        Ok("cubic") => Arc::new(CubicConfig::default()),
+        Ok("newreno") => Arc::new(NewRenoConfig::default()),
+        Ok("bbr") => Arc::new(BbrConfig::default()),
+        _ => Arc::new(congestion::DelayGateConfig),
+    }
 }

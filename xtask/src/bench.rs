@@ -4,7 +4,9 @@
 //! rendezvous and agent binaries; with `net` the network paths (adapter
 //! throughput, and code to first frame in the NAT lab at 40 ms; needs root);
 //! with `screen` the screen codecs on recorded workloads against zstd, VP9,
-//! x264 and TigerVNC (installs ffmpeg, Chromium and TigerVNC).
+//! x264 and TigerVNC (installs ffmpeg, Chromium and TigerVNC); with
+//! `transfer` file transfer in the NAT lab against scp (installs sshd and
+//! socat; needs root).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -15,11 +17,14 @@ use tether_e2e::Xvfb;
 
 /// Runs the screen benchmark, or `which` one.
 pub fn run(root: &Path, which: Option<&str>) -> anyhow::Result<()> {
-    if which.is_some_and(|w| w != "net" && w != "screen") {
-        bail!("usage: cargo xtask bench [net|screen]");
+    if which.is_some_and(|w| !["net", "screen", "transfer"].contains(&w)) {
+        bail!("usage: cargo xtask bench [net|screen|transfer]");
     }
     if which == Some("screen") {
         crate::packages::ensure(crate::packages::BENCH_SCREEN)?;
+    }
+    if which == Some("transfer") {
+        crate::packages::ensure(crate::packages::BENCH_TRANSFER)?;
     }
     let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
         .current_dir(root)
@@ -33,7 +38,7 @@ pub fn run(root: &Path, which: Option<&str>) -> anyhow::Result<()> {
     let xvfb = Xvfb::start("1920x1080x24")?;
     // The default fixed font is 6×13 pixels: 320×83 cells fill 1920×1080.
     // (The screen benchmark opens its own windows on a bare desktop.)
-    let mut xterm = if which == Some("screen") {
+    let mut xterm = if matches!(which, Some("screen" | "transfer")) {
         None
     } else {
         let child = Command::new("xterm")

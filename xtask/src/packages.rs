@@ -20,6 +20,7 @@ pub const NEEDED: &[&str] = &[
     "xauth",
     "x11-apps",
     "xdotool",
+    "xclip",
     "coturn",
     // The NAT lab: namespaces, veths and NAT.
     "iproute2",
@@ -37,6 +38,10 @@ pub const NEEDED: &[&str] = &[
     "libxrandr2",
     "libxi6",
 ];
+
+/// What only `cargo xtask bench transfer` needs: scp's server, and a proxy
+/// that picks scp's TCP congestion control.
+pub const BENCH_TRANSFER: &[&str] = &["openssh-server", "openssh-client", "socat"];
 
 /// What only `cargo xtask bench screen` needs: the workloads' programs and
 /// the other encoders it compares against.

@@ -2,6 +2,7 @@
 //! messages; each module names its messages by direction.
 
 pub mod chat;
+pub mod clipboard;
 pub mod control;
 pub mod cursor;
 pub mod files;
@@ -38,11 +39,13 @@ pub enum ChannelId {
     Cursor = 5,
     /// File offers, requests and answers (the bytes go on data streams).
     Files = 6,
+    /// Copied text and images.
+    Clipboard = 7,
 }
 
 /// The channel id that starts a file data stream (one per transfer, opened
 /// when needed and never part of [`ChannelId::ALL`]).
-pub const FILE_DATA: u8 = 7;
+pub const FILE_DATA: u8 = 8;
 
 /// The nonce partition of file data stream `index` (1–255).
 #[must_use]
@@ -56,8 +59,8 @@ pub const FILE_DATA_PRIORITY: i32 = 0;
 
 impl ChannelId {
     /// All channels a session opens, in opening order.
-    pub const ALL: [Self; 6] =
-        [Self::Control, Self::Screen, Self::Input, Self::Chat, Self::Cursor, Self::Files];
+    pub const ALL: [Self; 7] =
+        [Self::Control, Self::Screen, Self::Input, Self::Chat, Self::Cursor, Self::Files, Self::Clipboard];
 
     /// The channel with wire id `id`.
     #[must_use]
@@ -78,13 +81,14 @@ impl ChannelId {
             // A whole uncompressed 8K frame plus headers, the worst case.
             Self::Screen => screen::MAX_FRAME_BYTES,
             Self::Control | Self::Input | Self::Chat | Self::Files => 64 * 1024,
+            Self::Clipboard => clipboard::Clip::MAX_MESSAGE,
             // The largest cursor image, with room for its header.
             Self::Cursor => cursor::MAX_CURSOR_EDGE as usize * cursor::MAX_CURSOR_EDGE as usize * 4 + 1024,
         }
     }
 
     /// QUIC send priority: input > cursor > control > chat > files >
-    /// screen > file data.
+    /// screen > clipboard > file data.
     #[must_use]
     pub const fn priority(self) -> i32 {
         match self {
@@ -94,6 +98,7 @@ impl ChannelId {
             Self::Chat => 20,
             Self::Files => 15,
             Self::Screen => 10,
+            Self::Clipboard => 5,
         }
     }
 }

@@ -19,7 +19,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tether_protocol::channel::{ChannelId, chat, control, cursor, files, input, screen};
+use tether_protocol::channel::{ChannelId, chat, clipboard, control, cursor, files, input, screen};
 use tether_protocol::crypt::{Opener, Sealer, SessionKeys};
 use tether_protocol::handshake::{HandshakeConfig, Initiator, MAX_HANDSHAKE_MESSAGE, Responder, StaticKey};
 use tether_protocol::wire;
@@ -303,6 +303,8 @@ macro_rules! side {
             pub cursor: (ChannelSend<cursor::$out>, ChannelRecv<cursor::$in>),
             /// File offers, requests and answers.
             pub files: (ChannelSend<files::$out>, ChannelRecv<files::$in>),
+            /// Copied text and images.
+            pub clipboard: (ChannelSend<clipboard::$out>, ChannelRecv<clipboard::$in>),
         }
 
         impl $name {
@@ -314,6 +316,7 @@ macro_rules! side {
                     chat: take(keys, &mut raw, ChannelId::Chat)?,
                     cursor: take(keys, &mut raw, ChannelId::Cursor)?,
                     files: take(keys, &mut raw, ChannelId::Files)?,
+                    clipboard: take(keys, &mut raw, ChannelId::Clipboard)?,
                 })
             }
         }
