@@ -180,13 +180,20 @@ async fn incoming(desk: Arc<FileDesk>, offer: Offer) {
     }
     println!("receiving: {} ({})", offer.name, human_size(offer.size));
     let (status, watching) = watch::channel(Status::default());
-    let progress = tokio::spawn(report(offer.name.to_string(), watching));
+    let shown = Shown { id, name: offer.name.to_string(), incoming: true };
+    let progress = tokio::spawn(report(shown.clone(), watching, desk.events.clone()));
     let done = receive(&desk.hub, reg, &offer, &dir, &status).await;
     progress.abort();
     resumed(&offer.name.to_string(), &status);
     match done {
-        Ok(path) => println!("received: {} {} bytes blake3 {}", path.display(), offer.size, hex(&offer.hash)),
-        Err(e) => println!("receive failed: {}: {e}", offer.name),
+        Ok(path) => {
+            println!("received: {} {} bytes blake3 {}", path.display(), offer.size, hex(&offer.hash));
+            shown.end(&desk.events, Ok(path.display().to_string()));
+        }
+        Err(e) => {
+            println!("receive failed: {}: {e}", offer.name);
+            shown.end(&desk.events, Err(e.to_string()));
+        }
     }
 }
 
@@ -218,24 +225,66 @@ async fn outgoing(desk: Arc<FileDesk>, id: TransferId, path: RelPath) {
     }
     println!("sending: {path} ({})", human_size(source.size));
     let (status, watching) = watch::channel(Status::default());
-    let progress = tokio::spawn(report(path.to_string(), watching));
+    let shown = Shown { id, name: path.to_string(), incoming: false };
+    let progress = tokio::spawn(report(shown.clone(), watching, desk.events.clone()));
     let done = send(&desk.hub, reg, &source, &status).await;
     progress.abort();
     resumed(&path.to_string(), &status);
     match done {
-        Ok(_) => println!("sent: {path} {} bytes blake3 {}", source.size, hex(&source.hash)),
-        Err(e) => println!("send failed: {path}: {e}"),
+        Ok(_) => {
+            println!("sent: {path} {} bytes blake3 {}", source.size, hex(&source.hash));
+            shown.end(&desk.events, Ok("sent".into()));
+        }
+        Err(e) => {
+            println!("send failed: {path}: {e}");
+            shown.end(&desk.events, Err(e.to_string()));
+        }
     }
 }
 
-/// Prints a transfer's progress once a second.
-pub async fn report(name: String, mut status: watch::Receiver<Status>) {
+/// A transfer as the window lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shown {
+    /// The transfer, for Cancel.
+    pub id: TransferId,
+    /// The file.
+    pub name: String,
+    /// To the customer, not from them.
+    pub incoming: bool,
+}
+
+/// Where a transfer stands, for the window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    /// Bytes done of the size.
+    Running(u64, u64),
+    /// Over: where the file is, or why it failed.
+    Over(Result<String, String>),
+}
+
+impl Shown {
+    fn end(&self, events: &Option<mpsc::UnboundedSender<AgentEvent>>, how: Result<String, String>) {
+        if let Some(tx) = events {
+            let _ = tx.send(AgentEvent::Transfer(self.clone(), Progress::Over(how)));
+        }
+    }
+}
+
+/// Prints a transfer's progress once a second, and tells the window.
+async fn report(
+    shown: Shown,
+    mut status: watch::Receiver<Status>,
+    events: Option<mpsc::UnboundedSender<AgentEvent>>,
+) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {
         every.tick().await;
         let s = *status.borrow_and_update();
+        if let Some(tx) = &events {
+            let _ = tx.send(AgentEvent::Transfer(shown.clone(), Progress::Running(s.done, s.size)));
+        }
         if let Some(percent) = (s.done * 100).checked_div(s.size) {
-            println!("progress: {name} {percent}%");
+            println!("progress: {} {percent}%", shown.name);
         }
         if status.has_changed().is_err() {
             return;

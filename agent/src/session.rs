@@ -114,6 +114,8 @@ pub enum Command {
     Chat(String),
     /// Share the clipboard these ways from now on.
     Clipboard(ClipboardPolicy),
+    /// Stop a file transfer.
+    CancelTransfer(u32),
 }
 
 /// What happened, for the window.
@@ -137,6 +139,8 @@ pub enum AgentEvent {
     /// The technician's console confirmed the customer's oldest
     /// unconfirmed chat line.
     ChatDelivered,
+    /// A file transfer moved on or ended.
+    Transfer(files::Shown, files::Progress),
 }
 
 fn notify(events: &Option<mpsc::UnboundedSender<AgentEvent>>, event: AgentEvent) {
@@ -297,6 +301,11 @@ pub async fn run(opts: AgentOptions, platform: Platform) -> Result<EndReason, Ag
                     },
                     command = next_command(&mut commands) => match command {
                         Command::StopControl => false,
+                        Command::CancelTransfer(id) => {
+                            info!(id, "the customer cancelled a transfer");
+                            desk.hub.cancel(id).await?;
+                            continue;
+                        }
                         Command::Clipboard(policy) => {
                             info!(?policy, "the customer changed clipboard sharing");
                             clip_policy.send_replace(policy);

@@ -75,21 +75,34 @@ impl Files {
         let _ = self.reports.send(SessionReport::File { name: name.to_owned(), size, hash, to_customer });
     }
 
+    /// A fresh transfer id, for [`Files::send`], [`Files::fetch`] and
+    /// [`Files::cancel`].
+    pub fn next_id(&self) -> TransferId {
+        self.next.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Stops transfer `id`.
+    pub async fn cancel(&self, id: TransferId) -> Result<(), FileError> {
+        Ok(self.hub.cancel(id).await?)
+    }
+
     /// Sends `local` into `folder` on the customer's side (their
-    /// Downloads when `None`), reporting progress on `status`.
+    /// Downloads when `None`) as transfer `id`, reporting progress on
+    /// `status`.
     pub async fn send(
         &self,
+        id: TransferId,
         local: &Path,
         folder: Option<RelPath>,
         status: &watch::Sender<Status>,
     ) -> Result<Moved, FileError> {
+        // Registered before hashing, so a cancel in the meantime counts.
+        let reg = self.hub.register(id)?;
         let path = local.to_path_buf();
         let source = tokio::task::spawn_blocking(move || Source::open(&path))
             .await
             .map_err(|_| FileError::Protocol("the hashing task failed"))??
             .with_fault_from_env();
-        let id = self.next.fetch_add(1, Ordering::Relaxed);
-        let reg = self.hub.register(id)?;
         let start = Instant::now();
         self.hub.send(ConsoleToAgent::Offer(source.offer(id, folder))).await?;
         let name = send(&self.hub, reg, &source, status).await?;
@@ -99,9 +112,11 @@ impl Files {
         Ok(Moved { at: name.to_string(), size: source.size, hash: hex(&source.hash), resumed, seconds })
     }
 
-    /// Fetches the customer's `remote` file into the local folder `dir`.
+    /// Fetches the customer's `remote` file into the local folder `dir` as
+    /// transfer `id`.
     pub async fn fetch(
         &self,
+        id: TransferId,
         remote: RelPath,
         dir: &Path,
         status: &watch::Sender<Status>,
@@ -109,7 +124,6 @@ impl Files {
         if !dir.is_dir() {
             return Err(tether_transport::files::DiskError::NotAFolder(dir.to_path_buf()).into());
         }
-        let id = self.next.fetch_add(1, Ordering::Relaxed);
         let mut reg = self.hub.register(id)?;
         let start = Instant::now();
         let (tx, offered) = oneshot::channel();

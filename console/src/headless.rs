@@ -77,7 +77,11 @@ fn send_owned(
     async move {
         let name = local.display().to_string();
         let moved =
-            with_progress(&name, |s| async move { files.send(&local, Some(folder), &s).await }).await?;
+            with_progress(
+                &name,
+                |s| async move { files.send(files.next_id(), &local, Some(folder), &s).await },
+            )
+            .await?;
         println!(
             "sent: {name} as {} {} bytes blake3 {} in {:.1} s ({:.1} Mbit/s)",
             moved.at,
@@ -158,9 +162,10 @@ pub async fn run(session: &mut LiveSession, commands: &[Command]) -> Result<Scri
             Command::Fetch(remote, dir) => {
                 let name = remote.to_string();
                 let files = std::sync::Arc::clone(&session.files);
-                let moved =
-                    with_progress(&name, |s| async move { files.fetch(remote.clone(), dir, &s).await })
-                        .await?;
+                let moved = with_progress(&name, |s| async move {
+                    files.fetch(files.next_id(), remote.clone(), dir, &s).await
+                })
+                .await?;
                 println!("fetched: {name} to {} {} bytes blake3 {}", moved.at, moved.size, moved.hash);
             }
             Command::Lossy(allowed) => session.allow_lossy(*allowed).await?,

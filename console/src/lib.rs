@@ -15,3 +15,4 @@ pub mod script;
 pub mod session;
 pub mod shortcuts;
 pub mod snapshot;
+pub mod transfers;

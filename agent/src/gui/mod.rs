@@ -4,14 +4,15 @@
 
 use std::sync::{Arc, Mutex};
 
-use iced::widget::{button, column, container, row, scrollable, text, text_input};
+use iced::widget::{button, column, container, progress_bar, row, scrollable, text, text_input};
 use iced::{Center, Element, Fill, Task};
 use tether_protocol::channel::control::Consent;
 use tether_protocol::code::PairingCode;
 use tether_protocol::signal::{PathInfo, PathKind};
 use tokio::sync::mpsc;
 
-use crate::consent::{Asker, ConsentAsker, Permission};
+use crate::consent::{Asker, ConsentAsker, Permission, human_size};
+use crate::files::{Progress, Shown};
 use crate::session::{AgentEvent, Command, EndReason};
 
 /// A reply the window owes to a waiting consent question.
@@ -90,6 +91,8 @@ pub struct Window {
     pub chat: Vec<ChatEntry>,
     /// The path the session runs on, once connected.
     pub path: Option<PathInfo>,
+    /// File transfers, oldest first.
+    pub transfers: Vec<(Shown, Progress)>,
     draft: String,
 }
 
@@ -124,6 +127,8 @@ pub enum Message {
     Draft(String),
     /// Send the chat draft.
     SendChat,
+    /// Stop a file transfer.
+    CancelTransfer(u32),
     /// From the session.
     Event(AgentEvent),
     /// A consent question.
@@ -154,6 +159,7 @@ impl Window {
             question: None,
             chat: Vec::new(),
             path: None,
+            transfers: Vec::new(),
             draft: String::new(),
         }
     }
@@ -204,6 +210,15 @@ impl Window {
                 }
             }
             Message::Event(AgentEvent::Chat(line)) => self.push_chat(false, line),
+            Message::CancelTransfer(id) => return Some(Action::Command(Command::CancelTransfer(id))),
+            Message::Event(AgentEvent::Transfer(shown, progress)) => {
+                match self.transfers.iter_mut().find(|(s, _)| s.id == shown.id) {
+                    // An end is final; a late progress tick does not undo it.
+                    Some((_, p)) if !matches!(p, Progress::Over(_)) => *p = progress,
+                    Some(_) => {}
+                    None => self.transfers.push((shown, progress)),
+                }
+            }
             Message::Event(AgentEvent::ChatDelivered) => {
                 // Receipts come in the order the lines went.
                 if let Some(e) = self.chat.iter_mut().find(|e| e.mine && !e.delivered) {
@@ -309,7 +324,32 @@ impl Window {
         } else {
             container::rounded_box
         });
-        column![banner, self.chat_panel()].spacing(16).into()
+        column![banner, self.transfer_list(), self.chat_panel()].spacing(16).into()
+    }
+
+    /// Each file on its way, with a bar and Cancel.
+    fn transfer_list(&self) -> Element<'_, Message> {
+        self.transfers
+            .iter()
+            .fold(column![].spacing(6), |c, (shown, progress)| {
+                let what = if shown.incoming {
+                    format!("Receiving “{}”", shown.name)
+                } else {
+                    format!("Giving your technician “{}”", shown.name)
+                };
+                let (fraction, line, cancel) = match progress {
+                    Progress::Running(done, size) => {
+                        let f = if *size == 0 { 0.0 } else { *done as f32 / *size as f32 };
+                        (f, format!("{:.0}% of {}", f * 100.0, human_size(*size)), true)
+                    }
+                    Progress::Over(Ok(at)) => (1.0, format!("Done: {at}"), false),
+                    Progress::Over(Err(why)) => (0.0, format!("Stopped: {why}"), false),
+                };
+                let head = row![text(what).width(Fill)]
+                    .push(cancel.then(|| button(text("Cancel")).on_press(Message::CancelTransfer(shown.id))));
+                c.push(column![head, progress_bar(0.0..=1.0, fraction).girth(6), text(line).size(13)])
+            })
+            .into()
     }
 
     fn chat_panel(&self) -> Element<'_, Message> {

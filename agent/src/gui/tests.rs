@@ -128,3 +128,23 @@ fn chat_goes_both_ways() {
     let mut ui = simulator(w.view());
     assert!(ui.find("You: The printer is offline ✓").is_ok());
 }
+
+#[test]
+fn a_transfer_shows_its_progress_and_can_be_cancelled() {
+    use crate::files::{Progress, Shown};
+    let mut w = live(Consent { view: true, control: false });
+    let shown = Shown { id: 4, name: "setup.exe".into(), incoming: true };
+    w.update(Message::Event(AgentEvent::Transfer(shown.clone(), Progress::Running(500_000, 2_000_000))));
+    {
+        let mut ui = simulator(w.view());
+        assert!(ui.find("Receiving “setup.exe”").is_ok());
+        assert!(ui.find("25% of 2.0 MB").is_ok());
+    }
+    assert_eq!(click(&mut w, "Cancel"), vec![Action::Command(Command::CancelTransfer(4))]);
+    w.update(Message::Event(AgentEvent::Transfer(shown.clone(), Progress::Over(Err("cancelled".into())))));
+    // A late tick does not bring it back.
+    w.update(Message::Event(AgentEvent::Transfer(shown, Progress::Running(600_000, 2_000_000))));
+    let mut ui = simulator(w.view());
+    assert!(ui.find("Stopped: cancelled").is_ok());
+    assert!(ui.find("Cancel").is_err());
+}

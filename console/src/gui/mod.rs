@@ -298,6 +298,9 @@ impl App {
                     Some(session::Event::Dashboard) => self.show(Screen::Dashboard),
                     Some(session::Event::Monitor(id)) => r.act(Act::Monitor(id)),
                     Some(session::Event::Lossy(allowed)) => r.act(Act::Lossy(allowed)),
+                    Some(session::Event::SendFile(path)) => r.transfers.send(&path),
+                    Some(session::Event::Fetch(path)) => r.transfers.fetch(&path),
+                    Some(session::Event::Cancel(transfer)) => r.transfers.cancel(transfer),
                     None => {}
                 }
             }

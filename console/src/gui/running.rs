@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use super::Message;
 use crate::screen::{dashboard, session};
 use crate::session::{ConsoleError, LiveSession};
+use crate::transfers::Transfers;
 
 type Live = Arc<tokio::sync::Mutex<Option<LiveSession>>>;
 
@@ -48,6 +49,8 @@ pub struct Running {
     rate: (u64, u64, Instant),
     started: u64,
     path: PathInfo,
+    /// File transfers, each a task of its own.
+    pub transfers: Transfers,
 }
 
 impl Running {
@@ -60,6 +63,7 @@ impl Running {
         let status =
             session::Status { path: live.path.to_string(), sas: live.sas.clone(), ..Default::default() };
         let path = live.path;
+        let transfers = Transfers::new(Arc::clone(&live.files));
         let live: Live = Arc::new(tokio::sync::Mutex::new(Some(live)));
         let (tx, rx) = mpsc::unbounded_channel();
         let _ = tx.send(Act::Greet);
@@ -72,6 +76,7 @@ impl Running {
             rate: (0, 0, Instant::now()),
             started: unix_now(),
             path,
+            transfers,
         };
         (running, Task::run(worker(id, live, rx), |m| m))
     }
@@ -129,6 +134,10 @@ impl Running {
     /// Copies what the session's tasks saw into the screen; the picture only
     /// when `visible`, since turning it into an image costs a copy.
     pub fn refresh(&mut self, visible: bool) {
+        let shown = self.transfers.shown();
+        if shown != self.screen.transfers {
+            self.screen.transfers = shown;
+        }
         let Ok(guard) = self.live.try_lock() else { return };
         let Some(s) = guard.as_ref() else { return };
         let view = &mut self.screen;

@@ -2,8 +2,8 @@
 //! controls, and a status bar with path, RTT, fps, kB/s and the four words.
 
 use iced::widget::{
-    button, column, container, image, mouse_area, responsive, row, scrollable, space, text, text::Wrapping,
-    text_input,
+    button, column, container, image, mouse_area, progress_bar, responsive, row, scrollable, space, text,
+    text::Wrapping, text_input,
 };
 use iced::{Center, Color, ContentFit, Element, Fill, Point, Size, mouse};
 use tether_protocol::channel::control::Consent;
@@ -11,6 +11,7 @@ use tether_protocol::channel::input::{Action, ConsoleToAgent, MouseButton};
 
 use crate::mapping::Fit;
 use crate::session::{ChatAuthor, ChatLine};
+use crate::transfers::Shown;
 
 /// Figures for the status bar.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -44,7 +45,11 @@ pub struct Session {
     pub chat: Vec<ChatLine>,
     /// The customer's monitors (id, name) and the shared one's id.
     pub monitors: (Vec<(u32, String)>, u32),
+    /// File transfers, oldest first.
+    pub transfers: Vec<Shown>,
     draft: String,
+    send_path: String,
+    fetch_path: String,
     actual_size: bool,
     /// Photo tiles may go lossy on a slow link (text never does).
     lossy: bool,
@@ -75,6 +80,16 @@ pub enum Message {
     Monitor(u32),
     /// Flip whether photo tiles may go lossy on a slow link.
     ToggleLossy,
+    /// The path of a file to send changed.
+    SendPath(String),
+    /// Send that file to the customer's Downloads.
+    SendFile,
+    /// The customer's file to fetch changed.
+    FetchPath(String),
+    /// Fetch that file into this computer's Downloads.
+    FetchFile,
+    /// Stop a transfer.
+    Cancel(u32),
 }
 
 /// What the app must do.
@@ -94,6 +109,12 @@ pub enum Event {
     Monitor(u32),
     /// Allow (or forbid) lossy photo tiles under bandwidth pressure.
     Lossy(bool),
+    /// Send this local file to the customer.
+    SendFile(String),
+    /// Fetch this file of the customer's (shared folder, then path).
+    Fetch(String),
+    /// Stop this transfer.
+    Cancel(u32),
 }
 
 impl Session {
@@ -108,7 +129,10 @@ impl Session {
             reconnecting: false,
             chat: Vec::new(),
             monitors: (Vec::new(), 0),
+            transfers: Vec::new(),
             draft: String::new(),
+            send_path: String::new(),
+            fetch_path: String::new(),
             actual_size: false,
             lossy: true,
         }
@@ -133,6 +157,23 @@ impl Session {
                 self.lossy = !self.lossy;
                 return Some(Event::Lossy(self.lossy));
             }
+            Message::SendPath(p) => {
+                self.send_path = p;
+                return None;
+            }
+            Message::FetchPath(p) => {
+                self.fetch_path = p;
+                return None;
+            }
+            Message::SendFile => {
+                let path = std::mem::take(&mut self.send_path);
+                return (!path.trim().is_empty()).then_some(Event::SendFile(path));
+            }
+            Message::FetchFile => {
+                let path = std::mem::take(&mut self.fetch_path);
+                return (!path.trim().is_empty()).then_some(Event::Fetch(path));
+            }
+            Message::Cancel(id) => return Some(Event::Cancel(id)),
             _ => {}
         }
         let (w, h) = self.picture.as_ref().map(|(_, w, h)| (*w, *h))?;
@@ -164,7 +205,12 @@ impl Session {
             | Message::SendChat
             | Message::Dashboard
             | Message::Monitor(_)
-            | Message::ToggleLossy => None,
+            | Message::ToggleLossy
+            | Message::SendPath(_)
+            | Message::SendFile
+            | Message::FetchPath(_)
+            | Message::FetchFile
+            | Message::Cancel(_) => None,
         }
     }
 
@@ -217,6 +263,33 @@ impl Session {
                 r.push(button(text(format!("Screen {name}"))).on_press(Message::Monitor(*id)).style(style))
             })
             .into()
+    }
+
+    /// Send and fetch, and every transfer with its progress and Cancel.
+    fn files_panel(&self) -> Element<'_, Message> {
+        let rows = self.transfers.iter().fold(column![].spacing(4), |c, t| {
+            let arrow = if t.incoming { "↓" } else { "↑" };
+            let cancel = (!t.over).then(|| button(text("Cancel").size(12)).on_press(Message::Cancel(t.id)));
+            c.push(column![
+                row![text(format!("{arrow} {}", t.name)).width(Fill)].push(cancel),
+                progress_bar(0.0..=1.0, t.fraction).girth(6),
+                text(t.line.clone()).size(12),
+            ])
+        });
+        column![
+            text("Files").size(18),
+            text_input("File to send (path)", &self.send_path)
+                .id("send-path")
+                .on_input(Message::SendPath)
+                .on_submit(Message::SendFile),
+            text_input("Customer's file (Shared/name)", &self.fetch_path)
+                .id("fetch-path")
+                .on_input(Message::FetchPath)
+                .on_submit(Message::FetchFile),
+            rows,
+        ]
+        .spacing(6)
+        .into()
     }
 
     /// The screen.
@@ -290,6 +363,7 @@ impl Session {
                 .id("chat")
                 .on_input(Message::Draft)
                 .on_submit(Message::SendChat),
+            self.files_panel(),
         ]
         .spacing(6)
         .padding(8)
@@ -346,6 +420,32 @@ mod tests {
         let mut ui = simulator(s.view());
         assert!(ui.find("Customer: thanks").is_ok());
         assert!(ui.find("You: hello ✓").is_ok());
+    }
+
+    #[test]
+    fn files_are_sent_fetched_and_cancelled_from_the_panel() {
+        let mut s = session_with_picture();
+        let mut ui = simulator(s.view());
+        ui.click(iced::widget::Id::new("send-path")).unwrap();
+        let _ = ui.typewrite("/tmp/fix.sh");
+        let _ = ui.tap_key(iced::keyboard::key::Named::Enter);
+        let events: Vec<_> =
+            ui.into_messages().collect::<Vec<_>>().into_iter().filter_map(|m| s.update(m)).collect();
+        assert_eq!(events, vec![Event::SendFile("/tmp/fix.sh".into())]);
+        s.transfers.push(Shown {
+            id: 3,
+            name: "fix.sh".into(),
+            incoming: false,
+            fraction: 0.5,
+            line: "50% 1.0 MB/s, 2 s left".into(),
+            over: false,
+        });
+        let mut ui = simulator(s.view());
+        assert!(ui.find("50% 1.0 MB/s, 2 s left").is_ok());
+        ui.click("Cancel").unwrap();
+        let events: Vec<_> =
+            ui.into_messages().collect::<Vec<_>>().into_iter().filter_map(|m| s.update(m)).collect();
+        assert_eq!(events, vec![Event::Cancel(3)]);
     }
 
     #[test]

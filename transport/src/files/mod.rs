@@ -95,6 +95,15 @@ struct Routes {
     closed: bool,
 }
 
+impl Routes {
+    /// No transfer may start, and every running one hears the end.
+    fn close(&mut self) {
+        self.closed = true;
+        self.transfers.clear();
+        self.streams.clear();
+    }
+}
+
 fn lock(routes: &Mutex<Routes>) -> std::sync::MutexGuard<'_, Routes> {
     routes.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
@@ -208,12 +217,18 @@ impl<Out: Serialize + From<Transfer> + Send + 'static> Hub<Out> {
         }
     }
 
+    /// Stops transfer `id` from this side: the peer is told, and the
+    /// transfer's own task stops as if the peer had cancelled (a receiver
+    /// removes its partial file).
+    pub async fn cancel(&self, id: TransferId) -> Result<(), TransportError> {
+        let reason = tether_protocol::channel::files::CancelReason::Cancelled;
+        self.route(Transfer::Cancel { id, reason: reason.clone() });
+        self.say(Transfer::Cancel { id, reason }).await
+    }
+
     /// Ends every transfer: the session is over.
     pub fn close(&self) {
-        let mut r = lock(&self.routes);
-        r.closed = true;
-        r.transfers.clear();
-        r.streams.clear();
+        lock(&self.routes).close();
     }
 
     /// Opens the data stream for transfer `id`.
@@ -269,7 +284,8 @@ async fn accept_streams(conn: quinn::Connection, routes: Arc<Mutex<Routes>>, key
             }
         }
     }
-    lock(&routes).closed = true;
+    // The session is over: every transfer waiting on a message learns so.
+    lock(&routes).close();
 }
 
 #[cfg(test)]

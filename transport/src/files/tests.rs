@@ -165,3 +165,24 @@ async fn a_transfer_cut_off_resumes_in_the_next_session() {
     let names: Vec<_> = std::fs::read_dir(to.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(names, ["big.iso"]);
 }
+
+#[tokio::test]
+async fn a_cancelled_transfer_stops_both_ends_and_leaves_nothing() {
+    let (from, to) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let bytes = data(40 * C, 3);
+    let mut ends = session().await;
+    let sending = offer(&ends, 9, Source::open(&source(from.path(), "big.bin", &bytes)).unwrap()).await;
+    let got = ends.offers.recv().await.unwrap();
+    let reg = ends.agent.register(got.id).unwrap();
+    let (status, mut watching) = watch::channel(Status::default());
+    let hub = Arc::clone(&ends.agent);
+    let dir = to.path().to_path_buf();
+    let receiving = tokio::spawn(async move { receive(&hub, reg, &got, &dir, &status).await });
+    watching.wait_for(|s| s.done >= 4 * C as u64).await.unwrap();
+    ends.console.cancel(9).await.unwrap();
+    let e = sending.await.unwrap().unwrap_err();
+    assert!(matches!(e, FileError::Cancelled(CancelReason::Cancelled)), "{e}");
+    let e = receiving.await.unwrap().unwrap_err();
+    assert!(matches!(e, FileError::Cancelled(CancelReason::Cancelled)), "{e}");
+    assert_eq!(std::fs::read_dir(to.path()).unwrap().count(), 0, "a cancelled transfer left files");
+}
