@@ -177,7 +177,8 @@ async fn net_main() -> anyhow::Result<()> {
 
 async fn transfer_main() -> anyhow::Result<()> {
     let display = std::env::var("DISPLAY").context("no DISPLAY")?;
-    let r = tokio::task::spawn_blocking(move || transfer::run(&display)).await??;
+    let only_scp = std::env::args().nth(2).as_deref() == Some("scp");
+    let r = tokio::task::spawn_blocking(move || transfer::run(&display, only_scp)).await??;
     println!("file transfer across the NAT lab, cone NATs, {} on each side", r.shape);
     println!();
     println!(

@@ -115,8 +115,9 @@ fn pings(n: usize, every_ms: u64) -> String {
     (0..n).map(|i| format!("chat ping {i}\nwait {every_ms}\n")).collect()
 }
 
-/// Runs everything; needs root (namespaces), sshd and socat.
-pub fn run(display: &str) -> anyhow::Result<Report> {
+/// Runs everything (or with `only_scp`, just the scp rows); needs root
+/// (namespaces), sshd and socat.
+pub fn run(display: &str, only_scp: bool) -> anyhow::Result<Report> {
     let megabytes: usize =
         std::env::var("TETHER_BENCH_TRANSFER_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
     let lab = Lab::up(&lab::unique_prefix(), Nat::Cone)?;
@@ -145,6 +146,10 @@ pub fn run(display: &str) -> anyhow::Result<Report> {
     std::thread::sleep(Duration::from_secs(1));
 
     let big = file_of(dir.path(), "big.bin", megabytes)?;
+    if only_scp {
+        let scp = scp_rows(&lab, dir.path(), &big)?;
+        return Ok(Report { shape: shape.to_string(), sessions: Vec::new(), scp });
+    }
     let small = file_of(dir.path(), "small.bin", megabytes.min(50))?;
     let mut sessions = Vec::new();
     let quiet = format!("wait-frame\n{}end\n", pings(15, 1000));
@@ -198,7 +203,7 @@ fn scp_rows(lab: &Lab, dir: &Path, file: &Path) -> anyhow::Result<Vec<(String, f
         format!(
             "Port 22\nListenAddress 10.1.0.2\nHostKey {0}/host\nAuthorizedKeysFile {0}/authorized_keys\n\
              PermitRootLogin yes\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n\
-             StrictModes no\nPidFile none\n",
+             StrictModes no\nPidFile none\nSubsystem sftp internal-sftp\n",
             ssh.display()
         ),
     )?;

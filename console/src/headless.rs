@@ -145,6 +145,13 @@ pub async fn run(session: &mut LiveSession, commands: &[Command]) -> Result<Scri
             Command::SendInBackground(local, folder) => {
                 background.push(tokio::spawn(send_owned(session, local.clone(), folder.clone())));
             }
+            Command::ChatCanned(n) => {
+                let text =
+                    n.checked_sub(1).and_then(|i| session.canned.get(i)).cloned().ok_or_else(|| {
+                        ScriptRunError::Expectation(format!("a canned reply {n} on the server"))
+                    })?;
+                session.chat(&text).await?;
+            }
             Command::Clipboard(text) => session.copy_to_customer(&Clip::Text(text.clone())).await?,
             Command::WaitClipboard(text) => {
                 let view = session.view.clone();

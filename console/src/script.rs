@@ -16,7 +16,8 @@
 //! `send-bg LOCAL REMOTE_DIR` starts a send and goes on at once, and
 //! `wait-transfers` waits for every transfer so started; `clipboard TEXT`
 //! puts TEXT on the customer's clipboard, and `wait-clipboard TEXT` waits
-//! until the customer copies TEXT. Paths in scripts
+//! until the customer copies TEXT; `chat-canned N` sends the server's
+//! canned reply N (from 1). Paths in scripts
 //! cannot hold spaces. Blank
 //! lines and lines starting with `#` are skipped. `wait-idle` also waits
 //! until no tile is left lossy.
@@ -65,6 +66,8 @@ pub enum Command {
     SendInBackground(PathBuf, RelPath),
     /// Wait until every background transfer is done.
     WaitTransfers,
+    /// Send canned reply N (from 1).
+    ChatCanned(usize),
     /// Put text on the customer's clipboard.
     Clipboard(String),
     /// Wait until the customer copies this text.
@@ -132,6 +135,7 @@ fn parse_line(line: &str) -> Result<Option<Command>, String> {
             }
         }
         "wait-transfers" => Command::WaitTransfers,
+        "chat-canned" => Command::ChatCanned(number(args.next(), "N")?),
         "clipboard" if !rest.is_empty() => Command::Clipboard(rest.to_owned()),
         "wait-clipboard" if !rest.is_empty() => Command::WaitClipboard(rest.to_owned()),
         "clipboard" | "wait-clipboard" => return Err(format!("{word} needs text")),

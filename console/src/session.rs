@@ -70,6 +70,8 @@ pub struct Technician {
     /// Offer only relayed candidates: the customer never learns this
     /// console's addresses.
     pub relay_only: bool,
+    /// The desk's canned chat replies, from the server.
+    pub canned: Vec<String>,
 }
 
 impl Technician {
@@ -84,7 +86,9 @@ impl Technician {
         client.send(&ClientToServer::Login { user: user.to_owned(), password: password.to_owned() }).await?;
         match client.recv().await? {
             ServerToClient::LoggedIn { name, organisation } => {
-                Ok(Self { client, name, organisation, relay_only: false })
+                let mut me = Self { client, name, organisation, relay_only: false, canned: Vec::new() };
+                me.canned = me.canned_replies().await?;
+                Ok(me)
             }
             ServerToClient::Error(e) => Err(ConsoleError::Refused(e)),
             _ => Err(TransportError::Protocol("unexpected answer to login").into()),
@@ -111,6 +115,22 @@ impl Technician {
             ServerToClient::RecentSessions(list) => Ok(list),
             ServerToClient::Error(e) => Err(ConsoleError::Refused(e)),
             _ => Err(TransportError::Protocol("unexpected answer to a request for recent sessions").into()),
+        }
+    }
+
+    /// The canned chat replies the server keeps (none from a server that
+    /// has none).
+    pub async fn canned_replies(&mut self) -> Result<Vec<String>, ConsoleError> {
+        self.client.send(&ClientToServer::CannedReplies).await?;
+        match self.client.recv().await? {
+            ServerToClient::CannedReplies(mut list) => {
+                list.truncate(tether_protocol::signal::MAX_CANNED);
+                list.retain(|r| r.len() <= chat::MAX_CHAT_BYTES);
+                Ok(list)
+            }
+            ServerToClient::Error(SignalError::Unexpected) => Ok(Vec::new()),
+            ServerToClient::Error(e) => Err(ConsoleError::Refused(e)),
+            _ => Err(TransportError::Protocol("unexpected answer to a request for canned replies").into()),
         }
     }
 
@@ -277,6 +297,8 @@ pub struct LiveSession {
     pub consent: watch::Receiver<Consent>,
     /// The remote screen.
     pub view: Arc<Mutex<View>>,
+    /// The desk's canned chat replies.
+    pub canned: Vec<String>,
     /// File transfers both ways.
     pub files: Arc<crate::files::Files>,
 }
@@ -320,6 +342,7 @@ impl LiveSession {
         } = channels;
         tokio::spawn(receive_clipboard(clipboard_recv, Arc::clone(&view)));
         let (name, organisation) = (technician.name.clone(), technician.organisation.clone());
+        let canned = technician.canned.clone();
         let (reports, reporter) = spawn_reporter(technician);
         let files = crate::files::Files::start(conn.clone(), keys, files_send, files_recv, reports.clone());
         let chat = Arc::new(tokio::sync::Mutex::new(chat));
@@ -344,6 +367,7 @@ impl LiveSession {
             path,
             consent,
             view,
+            canned,
             files,
         }
     }

@@ -222,3 +222,48 @@ impl Drop for Unmount {
         let _ = std::process::Command::new("umount").arg(&self.0).status();
     }
 }
+
+#[test]
+fn canned_replies_and_the_session_record_keep_chat_and_files() -> anyhow::Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let data = tmp.path().join("rendezvous");
+    tether_e2e::Rendezvous::add_technician(&data, "alice")?;
+    let admin = |args: &[&str]| -> anyhow::Result<String> {
+        let out = std::process::Command::new(tether_e2e::bin("tether-rendezvous")?)
+            .arg("--data")
+            .arg(&data)
+            .args(args)
+            .output()?;
+        if !out.status.success() {
+            bail!("rendezvous {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    admin(&["canned", "add", "Please save your work; I will restart the printer."])?;
+    admin(&["canned", "add", "One moment, please."])?;
+    assert!(admin(&["canned", "remove", "7"]).is_err(), "removing a reply that is not there succeeded");
+    assert!(admin(&["canned", "list"])?.contains("2\tOne moment, please."));
+    let scene = Scene {
+        server: tether_e2e::Rendezvous::start(&data, &[])?,
+        x: tether_e2e::Xvfb::start("1280x800x24")?,
+        dir: tmp,
+    };
+    let (local, downloads) = (dir(&scene, "local")?, dir(&scene, "downloads")?);
+    let file = local.join("fix.sh");
+    std::fs::write(&file, "#!/bin/sh\necho fixed\n")?;
+    let down = downloads.display().to_string();
+    let script = format!("wait-frame\nchat-canned 2\nsend {} Downloads\nwait 500\nend\n", file.display());
+    let (_console, agent) = session(&scene, &script, &["--downloads", &down])?;
+    agent.wait_for_stdout("technician: One moment, please.", Duration::from_secs(1))?;
+    // The server holds its database; stop it to read the records.
+    let Scene { server, x, dir: _tmp } = scene;
+    drop(server);
+    drop(x);
+    let sessions = admin(&["sessions"])?;
+    let row = sessions.lines().last().context("no session record")?;
+    let columns: Vec<&str> = row.split('\t').collect();
+    assert_eq!(columns.get(9), Some(&"1"), "the chat line is not in the record: {row}");
+    let files = columns.get(10).copied().unwrap_or_default();
+    assert!(files.starts_with(">fix.sh:21:"), "the file is not in the record: {row}");
+    Ok(())
+}

@@ -162,6 +162,8 @@ pub enum ClientToServer {
     Report(SessionReport),
     /// A logged-in technician asks for their most recent sessions.
     RecentSessions,
+    /// A logged-in technician asks for the desk's canned chat replies.
+    CannedReplies,
 }
 
 /// Most sessions one [`ServerToClient::RecentSessions`] answer holds.
@@ -300,7 +302,12 @@ pub enum ServerToClient {
     /// The technician's most recent sessions, newest first, at most
     /// [`MAX_RECENT`].
     RecentSessions(Vec<SessionSummary>),
+    /// The canned chat replies, at most [`MAX_CANNED`], in order.
+    CannedReplies(Vec<String>),
 }
+
+/// Most canned replies a server keeps.
+pub const MAX_CANNED: usize = 50;
 
 #[cfg(test)]
 mod tests {
@@ -325,6 +332,8 @@ mod tests {
             round_trip(&ServerToClient::Relay(PeerSignal::Confirm(b)));
             round_trip(&ServerToClient::Error(SignalError::ExpiredCode));
             round_trip(&ClientToServer::RecentSessions);
+            round_trip(&ClientToServer::CannedReplies);
+            round_trip(&ServerToClient::CannedReplies(vec![p.clone()]));
             let summary = SessionSummary {
                 started: u64::from(port),
                 ended: Some(u64::from(n)),

@@ -133,7 +133,16 @@ async fn request(
         (ClientToServer::RecentSessions, Role::Technician { name, .. }) => {
             shared.recent_sessions(&name).map(|r| Some(ServerToClient::RecentSessions(r)))
         }
-        (ClientToServer::RecentSessions, _) => Err(SignalError::NotLoggedIn),
+        (ClientToServer::CannedReplies, Role::Technician { .. }) => {
+            shared.store.canned_replies().map_or_else(
+                |e| {
+                    warn!("could not read the canned replies: {e}");
+                    Err(SignalError::Internal)
+                },
+                |r| Ok(Some(ServerToClient::CannedReplies(r))),
+            )
+        }
+        (ClientToServer::RecentSessions | ClientToServer::CannedReplies, _) => Err(SignalError::NotLoggedIn),
         _ => Err(SignalError::Unexpected),
     };
     result.unwrap_or_else(|e| Some(ServerToClient::Error(e)))

@@ -8,9 +8,11 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
+use tether_protocol::channel::chat::MAX_CHAT_BYTES;
+use tether_protocol::signal::MAX_CANNED;
 use tether_rendezvous::accounts::hash_password;
 use tether_rendezvous::record::{Technician, unix_now};
-use tether_rendezvous::store::Store;
+use tether_rendezvous::store::{SledStore, Store};
 use tether_rendezvous::{
     Config, DEFAULT_CODE_TTL, DEFAULT_ICE_TTL, DEFAULT_TURN_RATE, Server, TurnMode, open_store,
 };
@@ -72,8 +74,29 @@ enum Command {
     },
     /// List session records.
     Sessions,
+    /// Manage the canned chat replies technicians pick from.
+    Canned {
+        #[command(subcommand)]
+        action: CannedCmd,
+    },
     /// Print the server key fingerprint clients pin with --server-cert.
     Fingerprint,
+}
+
+#[derive(Debug, Subcommand)]
+enum CannedCmd {
+    /// Add a reply at the end.
+    Add {
+        /// The text.
+        text: String,
+    },
+    /// List the replies, numbered.
+    List,
+    /// Remove reply N (as `list` numbers them).
+    Remove {
+        /// Its number.
+        number: usize,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -185,7 +208,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Sessions) => {
-            println!("id\ttechnician\tnameplate\tstarted\tended\tpath\tbytes\toutcome\tconsent");
+            println!("id\ttechnician\tnameplate\tstarted\tended\tpath\tbytes\toutcome\tconsent\tchat\tfiles");
             for r in open_store(&dir)?.sessions()? {
                 let consent: Vec<String> = r
                     .consent
@@ -199,8 +222,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         )
                     })
                     .collect();
+                let files: Vec<String> = r
+                    .files
+                    .iter()
+                    .map(|f| {
+                        let hash: String = f.hash.iter().take(8).map(|b| format!("{b:02x}")).collect();
+                        format!("{}{}:{}:{hash}", if f.to_customer { ">" } else { "<" }, f.name, f.size)
+                    })
+                    .collect();
                 println!(
-                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{:?}\t{}",
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{:?}\t{}\t{}\t{}",
                     r.id,
                     r.technician,
                     r.nameplate,
@@ -209,16 +240,50 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     r.path.map_or("-".to_owned(), |_| r.summary().path_text()),
                     r.bytes,
                     r.outcome,
-                    consent.join(";")
+                    consent.join(";"),
+                    r.chat.len(),
+                    files.join(";")
                 );
             }
             Ok(())
         }
+        Some(Command::Canned { action }) => canned(&open_store(&dir)?, action),
         Some(Command::Fingerprint) => {
             println!("{}", tether_transport::tls::Identity::load_or_create(&dir)?.fingerprint());
             Ok(())
         }
     }
+}
+
+fn canned(store: &SledStore, action: &CannedCmd) -> anyhow::Result<()> {
+    let mut replies = store.canned_replies()?;
+    match action {
+        CannedCmd::Add { text } => {
+            let text = text.trim();
+            if text.is_empty() || text.len() > MAX_CHAT_BYTES || text.chars().any(char::is_control) {
+                bail!("a canned reply has 1 to {MAX_CHAT_BYTES} bytes of printable text on one line");
+            }
+            if replies.len() >= MAX_CANNED {
+                bail!("there are already {MAX_CANNED} canned replies; remove one first");
+            }
+            replies.push(text.to_owned());
+        }
+        CannedCmd::Remove { number } => {
+            if *number == 0 || *number > replies.len() {
+                bail!("there is no canned reply {number}; `canned list` numbers them from 1");
+            }
+            replies.remove(number - 1);
+        }
+        CannedCmd::List => {
+            for (i, r) in replies.iter().enumerate() {
+                println!("{}\t{r}", i + 1);
+            }
+            return Ok(());
+        }
+    }
+    store.set_canned_replies(&replies)?;
+    println!("{} canned replies", replies.len());
+    Ok(())
 }
 
 fn serve(config: Config) -> anyhow::Result<()> {

@@ -40,6 +40,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn put_session(&self, r: &SessionRecord) -> Result<(), StoreError>;
     /// All session records, oldest first.
     fn sessions(&self) -> Result<Vec<SessionRecord>, StoreError>;
+    /// The canned chat replies, in order.
+    fn canned_replies(&self) -> Result<Vec<String>, StoreError>;
+    /// Replaces the canned chat replies.
+    fn set_canned_replies(&self, replies: &[String]) -> Result<(), StoreError>;
 }
 
 /// sled, on disk.
@@ -48,7 +52,11 @@ pub struct SledStore {
     db: sled::Db,
     technicians: sled::Tree,
     sessions: sled::Tree,
+    settings: sled::Tree,
 }
+
+/// The settings key of the canned replies.
+const CANNED: &[u8] = b"canned-replies";
 
 /// How long `open` waits for another holder of the lock to let go.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
@@ -90,6 +98,7 @@ impl SledStore {
         Ok(Self {
             technicians: db.open_tree("technicians").map_err(db_err)?,
             sessions: db.open_tree("sessions").map_err(db_err)?,
+            settings: db.open_tree("settings").map_err(db_err)?,
             db,
         })
     }
@@ -142,6 +151,19 @@ impl Store for SledStore {
             .map(|v| SessionRecord::decode(&v.map_err(db_err)?).ok_or(StoreError::Corrupt("session")))
             .collect()
     }
+
+    fn canned_replies(&self) -> Result<Vec<String>, StoreError> {
+        match self.settings.get(CANNED).map_err(db_err)? {
+            Some(v) => postcard::from_bytes(&v).map_err(|_| StoreError::Corrupt("canned replies")),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn set_canned_replies(&self, replies: &[String]) -> Result<(), StoreError> {
+        let value = postcard::to_stdvec(replies).map_err(|_| StoreError::Corrupt("canned replies"))?;
+        self.settings.insert(CANNED, value).map_err(db_err)?;
+        self.flush()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -149,6 +171,7 @@ struct Memory {
     technicians: BTreeMap<String, Technician>,
     sessions: BTreeMap<u64, SessionRecord>,
     last_id: u64,
+    canned: Vec<String>,
 }
 
 /// In memory, for tests of the logic above the store.
@@ -195,6 +218,15 @@ impl Store for MemoryStore {
     fn sessions(&self) -> Result<Vec<SessionRecord>, StoreError> {
         Ok(self.lock().sessions.values().cloned().collect())
     }
+
+    fn canned_replies(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self.lock().canned.clone())
+    }
+
+    fn set_canned_replies(&self, replies: &[String]) -> Result<(), StoreError> {
+        replies.clone_into(&mut self.lock().canned);
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -218,6 +250,9 @@ mod tests {
         r.ended = Some(9);
         store.put_session(&r).unwrap();
         assert_eq!(store.sessions().unwrap(), vec![r]);
+        assert!(store.canned_replies().unwrap().is_empty());
+        store.set_canned_replies(&["Please restart".into(), "One moment".into()]).unwrap();
+        assert_eq!(store.canned_replies().unwrap(), ["Please restart", "One moment"]);
     }
 
     #[test]
@@ -233,6 +268,7 @@ mod tests {
         let reopened = SledStore::open(&dir).unwrap();
         assert_eq!(reopened.technicians().unwrap().len(), 1);
         assert_eq!(reopened.sessions().unwrap().len(), 1);
+        assert_eq!(reopened.canned_replies().unwrap().len(), 2);
     }
 
     #[test]

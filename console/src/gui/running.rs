@@ -64,12 +64,15 @@ impl Running {
             session::Status { path: live.path.to_string(), sas: live.sas.clone(), ..Default::default() };
         let path = live.path;
         let transfers = Transfers::new(Arc::clone(&live.files));
+        let canned = live.canned.clone();
         let live: Live = Arc::new(tokio::sync::Mutex::new(Some(live)));
         let (tx, rx) = mpsc::unbounded_channel();
         let _ = tx.send(Act::Greet);
+        let mut screen = session::Session::new(status);
+        screen.canned = canned;
         let running = Self {
             id,
-            screen: session::Session::new(status),
+            screen,
             live: Arc::clone(&live),
             outbox: Some(tx),
             shown_frames: None,

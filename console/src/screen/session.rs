@@ -47,6 +47,8 @@ pub struct Session {
     pub monitors: (Vec<(u32, String)>, u32),
     /// File transfers, oldest first.
     pub transfers: Vec<Shown>,
+    /// The desk's canned chat replies.
+    pub canned: Vec<String>,
     draft: String,
     send_path: String,
     fetch_path: String,
@@ -90,6 +92,8 @@ pub enum Message {
     FetchFile,
     /// Stop a transfer.
     Cancel(u32),
+    /// Put canned reply N in the chat draft.
+    Canned(usize),
 }
 
 /// What the app must do.
@@ -130,6 +134,7 @@ impl Session {
             chat: Vec::new(),
             monitors: (Vec::new(), 0),
             transfers: Vec::new(),
+            canned: Vec::new(),
             draft: String::new(),
             send_path: String::new(),
             fetch_path: String::new(),
@@ -174,6 +179,12 @@ impl Session {
                 return (!path.trim().is_empty()).then_some(Event::Fetch(path));
             }
             Message::Cancel(id) => return Some(Event::Cancel(id)),
+            Message::Canned(i) => {
+                if let Some(text) = self.canned.get(i) {
+                    self.draft.clone_from(text);
+                }
+                return None;
+            }
             _ => {}
         }
         let (w, h) = self.picture.as_ref().map(|(_, w, h)| (*w, *h))?;
@@ -210,7 +221,8 @@ impl Session {
             | Message::SendFile
             | Message::FetchPath(_)
             | Message::FetchFile
-            | Message::Cancel(_) => None,
+            | Message::Cancel(_)
+            | Message::Canned(_) => None,
         }
     }
 
@@ -263,6 +275,17 @@ impl Session {
                 r.push(button(text(format!("Screen {name}"))).on_press(Message::Monitor(*id)).style(style))
             })
             .into()
+    }
+
+    /// One button per canned reply; a click puts it in the draft to edit
+    /// or send.
+    fn canned_buttons(&self) -> Element<'_, Message> {
+        let buttons = self.canned.iter().enumerate().fold(column![].spacing(2), |c, (i, reply)| {
+            let short: String = reply.chars().take(32).collect();
+            let label = if short.len() < reply.len() { format!("{short}…") } else { short };
+            c.push(button(text(label).size(12)).on_press(Message::Canned(i)).style(button::secondary))
+        });
+        scrollable(buttons).height(iced::Length::Shrink).into()
     }
 
     /// Send and fetch, and every transfer with its progress and Cancel.
@@ -359,6 +382,7 @@ impl Session {
         let chat = column![
             text("Chat").size(18),
             scrollable(lines).height(Fill),
+            self.canned_buttons(),
             text_input("Message to the customer", &self.draft)
                 .id("chat")
                 .on_input(Message::Draft)
@@ -420,6 +444,22 @@ mod tests {
         let mut ui = simulator(s.view());
         assert!(ui.find("Customer: thanks").is_ok());
         assert!(ui.find("You: hello ✓").is_ok());
+    }
+
+    #[test]
+    fn a_canned_reply_fills_the_draft() {
+        let mut s = session_with_picture();
+        s.canned = vec!["Please restart the printer.".into()];
+        let mut ui = simulator(s.view());
+        ui.click("Please restart the printer.").unwrap();
+        let mut events: Vec<_> =
+            ui.into_messages().collect::<Vec<_>>().into_iter().filter_map(|m| s.update(m)).collect();
+        assert!(events.is_empty());
+        let mut ui = simulator(s.view());
+        ui.click(iced::widget::Id::new("chat")).unwrap();
+        let _ = ui.tap_key(iced::keyboard::key::Named::Enter);
+        events.extend(ui.into_messages().collect::<Vec<_>>().into_iter().filter_map(|m| s.update(m)));
+        assert_eq!(events, vec![Event::Chat("Please restart the printer.".into())]);
     }
 
     #[test]
