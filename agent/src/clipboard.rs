@@ -167,7 +167,8 @@ pub async fn serve(
     mut recv: ChannelRecv<Clip>,
     policy: watch::Receiver<ClipboardPolicy>,
 ) -> Result<(), AgentError> {
-    let (apply, apply_rx) = std_mpsc::channel();
+    // One clip waits at most: a flood from the technician is dropped, not queued.
+    let (apply, apply_rx) = std_mpsc::sync_channel(1);
     let (copied_tx, mut copied) = mpsc::unbounded_channel();
     std::thread::Builder::new()
         .name("clipboard".into())
@@ -185,7 +186,9 @@ pub async fn serve(
                         info!("dropped a clipboard from the technician: the customer switched that off");
                     } else {
                         println!("clipboard: from the technician ({})", describe(&clip));
-                        let _ = apply.send(clip);
+                        if apply.try_send(clip).is_err() {
+                            info!("dropped a clipboard from the technician: the last one is still being applied");
+                        }
                     }
                 }
             },

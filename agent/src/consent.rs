@@ -119,6 +119,38 @@ pub trait ConsentAsker: Send + Sync {
     fn is_preset(&self) -> bool;
 }
 
+/// Asks one question at a time: a second question waits until the first
+/// is answered, so a click always answers the question the customer read.
+pub struct OneAtATime {
+    asking: std::sync::Mutex<()>,
+    inner: std::sync::Arc<dyn ConsentAsker>,
+}
+
+impl OneAtATime {
+    /// Serialises `inner`.
+    #[must_use]
+    pub fn new(inner: std::sync::Arc<dyn ConsentAsker>) -> Self {
+        Self { asking: std::sync::Mutex::new(()), inner }
+    }
+}
+
+impl std::fmt::Debug for OneAtATime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OneAtATime")
+    }
+}
+
+impl ConsentAsker for OneAtATime {
+    fn ask(&self, who: &Asker, what: Permission) -> bool {
+        let _turn = self.asking.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.inner.ask(who, what)
+    }
+
+    fn is_preset(&self) -> bool {
+        self.inner.is_preset()
+    }
+}
+
 /// Asks on the terminal unless answers were given in advance.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TerminalConsent {
@@ -177,6 +209,36 @@ mod tests {
         assert_eq!("none".parse(), Ok(Preset::default()));
         assert!("control".parse::<Preset>().is_err());
         assert!("view,root".parse::<Preset>().is_err());
+    }
+
+    #[test]
+    fn questions_are_asked_one_at_a_time() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        #[derive(Default)]
+        struct Slow(AtomicUsize, AtomicUsize);
+        impl ConsentAsker for Slow {
+            fn ask(&self, _: &Asker, _: Permission) -> bool {
+                let now = self.0.fetch_add(1, Ordering::SeqCst) + 1;
+                self.1.fetch_max(now, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                self.0.fetch_sub(1, Ordering::SeqCst);
+                true
+            }
+            fn is_preset(&self) -> bool {
+                false
+            }
+        }
+        let slow = std::sync::Arc::new(Slow::default());
+        let one = std::sync::Arc::new(OneAtATime::new(slow.clone()));
+        let who = Asker { technician: "a".into(), organisation: String::new(), sas: String::new() };
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let (one, who) = (one.clone(), who.clone());
+                std::thread::spawn(move || one.ask(&who, Permission::View))
+            })
+            .collect();
+        assert!(threads.into_iter().all(|t| t.join().unwrap()));
+        assert_eq!(slow.1.load(Ordering::SeqCst), 1, "two questions were open at once");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Files on the customer's side: each file the technician sends is asked
-//! about and lands in a folder the customer offers (Downloads by default);
+//! about and lands in the customer's Downloads folder (or a folder in it);
 //! each file the technician asks for is asked about and must lie in a
 //! folder the customer shares, outside every privacy folder. The customer
 //! decides here, on the agent, whatever the console says.
@@ -50,6 +50,12 @@ pub enum FolderError {
     /// The file is not there, or leads outside the shared folder.
     #[error("there is no such file in the shared folder")]
     Missing,
+    /// The destination leads outside Downloads (through a link).
+    #[error("that folder is not inside the customer's Downloads folder")]
+    Outside,
+    /// Files sent to the customer go to Downloads and nowhere else.
+    #[error("files can only be sent into the customer's Downloads folder")]
+    OnlyDownloads,
 }
 
 impl Folders {
@@ -59,14 +65,45 @@ impl Folders {
         directories::UserDirs::new().and_then(|d| d.download_dir().map(Path::to_path_buf))
     }
 
-    /// Where a received file goes: Downloads or a shared folder, then the
-    /// folders under it (made if missing).
-    fn destination(&self, folder: Option<&RelPath>) -> Result<PathBuf, FolderError> {
-        let Some(folder) = folder else {
-            return self.downloads.clone().ok_or_else(|| FolderError::NotShared(DOWNLOADS.into()));
+    /// Where a received file goes: Downloads, or a folder under it. Only
+    /// the names are checked here; [`Folders::confirm`] checks the folder
+    /// itself once it exists.
+    fn destination(&self, folder: Option<&RelPath>) -> Result<(PathBuf, PathBuf), FolderError> {
+        let root = self.downloads.clone().ok_or_else(|| FolderError::NotShared(DOWNLOADS.into()))?;
+        let rest = match folder {
+            None => &[][..],
+            Some(f) => {
+                let (first, rest) = f.components().split_first().ok_or(FolderError::Missing)?;
+                if first.as_str() != DOWNLOADS {
+                    return Err(FolderError::OnlyDownloads);
+                }
+                rest
+            }
         };
-        let (root, rest) = self.root(folder)?;
-        Ok(rest.iter().fold(root, |p, c| p.join(c.as_str())))
+        if rest.iter().any(|c| self.is_private(c.as_str())) {
+            return Err(FolderError::Private);
+        }
+        let dir = rest.iter().fold(root.clone(), |p, c| p.join(c.as_str()));
+        Ok((root, dir))
+    }
+
+    /// `path` after links are followed, if it lies inside `root` and
+    /// outside every privacy folder.
+    fn inside(&self, root: &Path, path: &Path) -> Result<PathBuf, FolderError> {
+        let real_root = root.canonicalize().map_err(|_| FolderError::Missing)?;
+        let real = path.canonicalize().map_err(|_| FolderError::Missing)?;
+        let under = real.strip_prefix(&real_root).map_err(|_| FolderError::Missing)?;
+        if under.components().any(|c| self.is_private(&c.as_os_str().to_string_lossy())) {
+            return Err(FolderError::Private);
+        }
+        Ok(real)
+    }
+
+    /// Makes the destination folder and checks it still lies inside
+    /// Downloads once links are followed. Blocking.
+    fn confirm(&self, root: &Path, dir: &Path) -> Result<PathBuf, FolderError> {
+        std::fs::create_dir_all(dir).map_err(|_| FolderError::Outside)?;
+        self.inside(root, dir).map_err(|e| if e == FolderError::Missing { FolderError::Outside } else { e })
     }
 
     fn root<'a>(&self, path: &'a RelPath) -> Result<(PathBuf, &'a [FileName]), FolderError> {
@@ -121,7 +158,12 @@ pub struct FileDesk {
     pub folders: Arc<Folders>,
     /// The window, if any.
     pub events: Option<mpsc::UnboundedSender<AgentEvent>>,
+    /// Room for transfers (asked about or running); more are refused.
+    pub room: Arc<tokio::sync::Semaphore>,
 }
+
+/// Transfers a session takes at once, counting those still being asked.
+pub const MAX_TRANSFERS: usize = 4;
 
 impl std::fmt::Debug for FileDesk {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -140,10 +182,26 @@ pub async fn serve(desk: Arc<FileDesk>, mut recv: ChannelRecv<ConsoleToAgent>) -
         match recv.recv().await {
             Ok(Some(ConsoleToAgent::Transfer(t))) => desk.hub.route(t),
             Ok(Some(ConsoleToAgent::Offer(offer))) => {
-                tokio::spawn(incoming(Arc::clone(&desk), offer));
+                let Ok(turn) = Arc::clone(&desk.room).try_acquire_owned() else {
+                    refuse(&desk, offer.id, busy()).await;
+                    continue;
+                };
+                let desk = Arc::clone(&desk);
+                tokio::spawn(async move {
+                    incoming(&desk, offer).await;
+                    drop(turn);
+                });
             }
             Ok(Some(ConsoleToAgent::Fetch { id, path })) => {
-                tokio::spawn(outgoing(Arc::clone(&desk), id, path));
+                let Ok(turn) = Arc::clone(&desk.room).try_acquire_owned() else {
+                    refuse(&desk, id, busy()).await;
+                    continue;
+                };
+                let desk = Arc::clone(&desk);
+                tokio::spawn(async move {
+                    outgoing(&desk, id, path).await;
+                    drop(turn);
+                });
             }
             Ok(None) => break Ok(()),
             Err(e) => break Err(e.into()),
@@ -153,31 +211,37 @@ pub async fn serve(desk: Arc<FileDesk>, mut recv: ChannelRecv<ConsoleToAgent>) -
     result
 }
 
+fn busy() -> CancelReason {
+    CancelReason::Failed(format!("{MAX_TRANSFERS} transfers are running or waiting; try again when one ends"))
+}
+
 async fn refuse(desk: &FileDesk, id: TransferId, reason: CancelReason) {
     info!(id, %reason, "refused a file transfer");
     let _ = desk.hub.say(Transfer::Cancel { id, reason }).await;
 }
 
 /// A file from the technician.
-async fn incoming(desk: Arc<FileDesk>, offer: Offer) {
+async fn incoming(desk: &FileDesk, offer: Offer) {
     let id = offer.id;
     let reg = match desk.hub.register(id) {
         Ok(r) => r,
         Err(e) => return warn!("a file offer was refused: {e}"),
     };
-    let dir = match desk.folders.destination(offer.folder.as_ref()) {
+    let (root, dir) = match desk.folders.destination(offer.folder.as_ref()) {
         Ok(d) => d,
-        Err(e) => return refuse(&desk, id, CancelReason::Failed(e.to_string())).await,
+        Err(e) => return refuse(desk, id, CancelReason::Failed(e.to_string())).await,
     };
     let folder = offer.folder.as_ref().map_or_else(|| DOWNLOADS.to_owned(), ToString::to_string);
     let what = Permission::Receive { name: offer.name.to_string(), size: offer.size, folder };
-    if !ask(&desk, what).await {
-        return refuse(&desk, id, CancelReason::Declined).await;
+    if !ask(desk, what).await {
+        return refuse(desk, id, CancelReason::Declined).await;
     }
-    if let Err(e) = tokio::fs::create_dir_all(&dir).await {
-        warn!("could not make the folder for a received file: {e}");
-        return refuse(&desk, id, CancelReason::Failed("the folder could not be made".into())).await;
-    }
+    let folders = Arc::clone(&desk.folders);
+    let dir = match tokio::task::spawn_blocking(move || folders.confirm(&root, &dir)).await {
+        Ok(Ok(d)) => d,
+        Ok(Err(e)) => return refuse(desk, id, CancelReason::Failed(e.to_string())).await,
+        Err(_) => return refuse(desk, id, CancelReason::Failed("the folder could not be made".into())).await,
+    };
     println!("receiving: {} ({})", offer.name, human_size(offer.size));
     let (status, watching) = watch::channel(Status::default());
     let shown = Shown { id, name: offer.name.to_string(), incoming: true };
@@ -198,27 +262,27 @@ async fn incoming(desk: Arc<FileDesk>, offer: Offer) {
 }
 
 /// A file for the technician.
-async fn outgoing(desk: Arc<FileDesk>, id: TransferId, path: RelPath) {
+async fn outgoing(desk: &FileDesk, id: TransferId, path: RelPath) {
     let reg = match desk.hub.register(id) {
         Ok(r) => r,
         Err(e) => return warn!("a file request was refused: {e}"),
     };
     let file = match desk.folders.file(&path) {
         Ok(f) => f,
-        Err(e) => return refuse(&desk, id, CancelReason::Failed(e.to_string())).await,
+        Err(e) => return refuse(desk, id, CancelReason::Failed(e.to_string())).await,
     };
     let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
-    if !ask(&desk, Permission::Give { path: path.to_string(), size }).await {
-        return refuse(&desk, id, CancelReason::Declined).await;
+    if !ask(desk, Permission::Give { path: path.to_string(), size }).await {
+        return refuse(desk, id, CancelReason::Declined).await;
     }
     let opened = tokio::task::spawn_blocking(move || Source::open(&file)).await;
     let source = match opened {
         Ok(Ok(s)) => s.with_fault_from_env(),
         Ok(Err(e)) => {
             warn!("could not read a requested file: {e}");
-            return refuse(&desk, id, CancelReason::Failed("the file could not be read".into())).await;
+            return refuse(desk, id, CancelReason::Failed("the file could not be read".into())).await;
         }
-        Err(_) => return refuse(&desk, id, CancelReason::Failed("the file could not be read".into())).await,
+        Err(_) => return refuse(desk, id, CancelReason::Failed("the file could not be read".into())).await,
     };
     if let Err(e) = desk.hub.send(AgentToConsole::Offer(source.offer(id, None))).await {
         return warn!("could not offer a requested file: {e}");

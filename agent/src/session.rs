@@ -190,7 +190,9 @@ async fn report(sender: &Mutex<SignalSender>, r: SessionReport) {
 }
 
 /// Runs one session to its end.
-pub async fn run(opts: AgentOptions, platform: Platform) -> Result<EndReason, AgentError> {
+pub async fn run(opts: AgentOptions, mut platform: Platform) -> Result<EndReason, AgentError> {
+    // Every question, whoever asks it, waits for the one before.
+    platform.consent = Arc::new(crate::consent::OneAtATime::new(platform.consent));
     let source = (platform.screen)()?;
     let screen_size = source.size();
     let (monitors, active) = source.monitors();
@@ -265,6 +267,7 @@ pub async fn run(opts: AgentOptions, platform: Platform) -> Result<EndReason, Ag
             who: who.clone(),
             folders: Arc::new(opts.folders.clone()),
             events: platform.events.clone(),
+            room: Arc::new(tokio::sync::Semaphore::new(files::MAX_TRANSFERS)),
         });
         let pointer =
             cursor::stream_cursor(cursor_send, (platform.cursor)(), consent_rx.clone(), monitor_rx.clone());

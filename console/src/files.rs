@@ -175,25 +175,24 @@ async fn dispatch(mut recv: ChannelRecv<AgentToConsole>, hub: Arc<Hub<ConsoleToA
     fetches.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
 }
 
-/// Rate and time left, from successive looks at a transfer's status.
-#[derive(Debug)]
+/// Rate and time left, from successive looks at a transfer's status. It
+/// starts once the receiver accepted, from the bytes already there (a
+/// resumed transfer's are not this attempt's speed).
+#[derive(Debug, Default)]
 pub struct Meter {
-    start: Instant,
-    from: u64,
+    start: std::sync::OnceLock<(Instant, u64)>,
 }
 
 impl Meter {
-    /// Starts measuring at `status`.
-    #[must_use]
-    pub fn new(status: Status) -> Self {
-        Self { start: Instant::now(), from: status.done }
-    }
-
     /// A line like "42% 11.3 MB/s, 4 s left".
     #[must_use]
     pub fn line(&self, status: Status) -> String {
-        let elapsed = self.start.elapsed().as_secs_f64().max(1e-3);
-        let rate = status.done.saturating_sub(self.from) as f64 / elapsed;
+        if status.size == 0 {
+            return "waiting for the customer".to_owned();
+        }
+        let (start, from) = *self.start.get_or_init(|| (Instant::now(), status.done));
+        let elapsed = start.elapsed().as_secs_f64().max(1e-3);
+        let rate = status.done.saturating_sub(from) as f64 / elapsed;
         let percent = (status.done * 100).checked_div(status.size).unwrap_or(100);
         let left = if rate > 0.0 {
             let secs = (status.size.saturating_sub(status.done)) as f64 / rate;

@@ -101,12 +101,11 @@ where
     F: FnOnce(watch::Sender<Status>) -> Fut,
     Fut: Future<Output = Result<Moved, FileError>>,
 {
-    let (status, mut watching) = watch::channel(Status::default());
+    let (status, watching) = watch::channel(Status::default());
     let label = name.to_owned();
     let ticker = tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(1));
-        every.tick().await;
-        let meter = Meter::new(*watching.borrow_and_update());
+        let meter = Meter::default();
         loop {
             every.tick().await;
             println!("progress: {label} {}", meter.line(*watching.borrow()));

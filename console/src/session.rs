@@ -475,12 +475,14 @@ impl LiveSession {
         // executes everything sent before End.
         self.input.finish();
         let _ = self.control.send(&control::ConsoleToAgent::End).await;
-        let (bytes_sent, bytes_received) = self.bytes();
-        self.report(SessionReport::Ended { bytes_sent, bytes_received }).await;
         // Give the agent a moment to read End before the connection closes.
         let _ = tokio::time::timeout(Duration::from_secs(2), self.conn.closed()).await;
+        let (bytes_sent, bytes_received) = self.bytes();
         self.conn.close(peer::CLOSE_ENDED.into(), b"session ended");
         let _ = tokio::time::timeout(Duration::from_secs(2), self.endpoint.wait_idle()).await;
+        // Last, so chat lines and files that came in the meantime are in
+        // the record before it.
+        self.report(SessionReport::Ended { bytes_sent, bytes_received }).await;
         // The reporter stops after the Ended report, once it is delivered.
         if let Ok(Ok(technician)) = tokio::time::timeout(Duration::from_secs(5), self.reporter).await {
             technician.client.close().await;

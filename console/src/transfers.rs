@@ -76,7 +76,7 @@ impl Transfers {
             let result = work.await.map(|m| m.at);
             *done.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(result);
         });
-        let meter = Meter::new(Status::default());
+        let meter = Meter::default();
         self.rows.push(Row { id, name, incoming, status, meter, outcome });
     }
 

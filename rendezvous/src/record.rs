@@ -55,8 +55,11 @@ pub struct FileMoved {
     pub to_customer: bool,
 }
 
-/// Most chat lines a record keeps.
-pub const MAX_RECORD_CHAT: usize = 5000;
+/// Most chat lines a record keeps (the record is rewritten with each, so
+/// it stays small: at most about 1 MB of chat).
+pub const MAX_RECORD_CHAT: usize = 1000;
+/// Longest chat line a record keeps, in bytes.
+pub const MAX_RECORD_LINE: usize = 1024;
 /// Most files a record lists.
 pub const MAX_RECORD_FILES: usize = 2000;
 

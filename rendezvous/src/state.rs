@@ -16,7 +16,8 @@ use tracing::{info, warn};
 use crate::ice::IceIssuer;
 use crate::nameplates::Nameplates;
 use crate::record::{
-    ChatLine, ConsentEvent, FileMoved, MAX_RECORD_CHAT, MAX_RECORD_FILES, Outcome, SessionRecord, unix_now,
+    ChatLine, ConsentEvent, FileMoved, MAX_RECORD_CHAT, MAX_RECORD_FILES, MAX_RECORD_LINE, Outcome,
+    SessionRecord, unix_now,
 };
 use crate::store::Store;
 
@@ -269,7 +270,7 @@ impl Shared {
                 }
                 SessionReport::Chat { from_customer, text } if from_console => {
                     if r.chat.len() < MAX_RECORD_CHAT {
-                        let text = tether_protocol::channel::chat::clip(&text).to_owned();
+                        let text = tether_protocol::channel::clip_to(&text, MAX_RECORD_LINE).to_owned();
                         r.chat.push(ChatLine { at: unix_now(), from_customer, text });
                     }
                 }

@@ -18,6 +18,12 @@
 //! behaves like NewReno, so it is never more aggressive than the default
 //! against other traffic once a buffer is filling.
 //!
+//! The lowest round trip is kept for the connection's life. A windowed
+//! minimum would follow a route that got slower, but without a periodic
+//! drain (BBR's ProbeRTT) it also creeps up over the standing queue; so a
+//! path whose own delay grows for good is read as a queue, and the window
+//! falls to its floor, until the connection is made again.
+//!
 //! The logic is in [`DelayGate`], free of quinn's types so it can be tested
 //! alone; [`DelayGateConfig`] plugs it into quinn.
 

@@ -9,7 +9,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Read};
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -34,6 +34,9 @@ pub enum DiskError {
     /// No free name was found for the file.
     #[error("too many files called {0} already")]
     NoFreeName(String),
+    /// The same file is already arriving in that folder.
+    #[error("this file is already arriving in that folder")]
+    Busy,
     /// Another file-system error.
     #[error("could not {what} {path}: {source}")]
     Io {
@@ -71,9 +74,27 @@ struct State {
     durable: u64,
 }
 
+/// Partial files some transfer of this process is writing.
+fn in_use() -> std::sync::MutexGuard<'static, std::collections::HashSet<PathBuf>> {
+    static IN_USE: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<PathBuf>>> =
+        std::sync::LazyLock::new(Default::default);
+    IN_USE.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Holds a partial file's name in [`in_use`] until dropped.
+#[derive(Debug)]
+struct Claim(PathBuf);
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        in_use().remove(&self.0);
+    }
+}
+
 /// A file being received.
 #[derive(Debug)]
 pub struct Partial {
+    _claim: Claim,
     dir: PathBuf,
     data_path: PathBuf,
     state_path: PathBuf,
@@ -97,12 +118,20 @@ impl Partial {
         let stem = format!(".tether-{}", &hex::encode(hash)[..16]);
         let data_path = dir.join(format!("{stem}.part"));
         let state_path = dir.join(format!("{stem}.state"));
+        // One transfer per partial file: two would write one inode, and
+        // the second could change the first after it was verified.
+        if !in_use().insert(data_path.clone()) {
+            return Err(DiskError::Busy);
+        }
+        let claim = Claim(data_path.clone());
         let previous = read_state(&state_path).filter(|s| s.size == size && &s.hash == hash);
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
+            // A link planted under the partial file's name is not followed.
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
             .open(&data_path)
             .map_err(io("create", &data_path))?;
         // The state is written only after the data is synced, so it can be
@@ -112,6 +141,7 @@ impl Partial {
             progress.mark(i)?;
         }
         let mut partial = Self {
+            _claim: claim,
             dir: dir.to_path_buf(),
             data_path,
             state_path,
@@ -225,15 +255,20 @@ impl Partial {
         if hasher.finalize().as_bytes() != &self.hash {
             return Err(DiskError::HashMismatch);
         }
-        let target = loop {
+        let mut target = None;
+        for _ in 0..16 {
             let candidate = self.dir.join(free_name(&self.dir, name)?.as_str());
             match rename_noclobber(&self.data_path, &candidate) {
-                Ok(()) => break candidate,
+                Ok(()) => {
+                    target = Some(candidate);
+                    break;
+                }
                 // Someone took the name in between: pick the next.
                 Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(io("rename", &self.data_path)(e)),
             }
-        };
+        }
+        let target = target.ok_or_else(|| DiskError::NoFreeName(name.to_string()))?;
         File::open(&self.dir).and_then(|d| d.sync_all()).map_err(io("sync", &self.dir))?;
         let _ = std::fs::remove_file(&self.state_path);
         Ok(target)
@@ -266,9 +301,14 @@ fn rename_noclobber(from: &Path, to: &Path) -> std::io::Result<()> {
     }
 }
 
+/// Whether anything at all (a dangling link too) has this name.
+fn taken(path: &Path) -> bool {
+    path.symlink_metadata().is_ok()
+}
+
 /// `name` if no file in `dir` has it, else `stem (1).ext`, `stem (2).ext` …
 pub fn free_name(dir: &Path, name: &FileName) -> Result<FileName, DiskError> {
-    if !dir.join(name.as_str()).exists() {
+    if !taken(&dir.join(name.as_str())) {
         return Ok(name.clone());
     }
     let (stem, ext) = match name.as_str().rsplit_once('.') {
@@ -279,7 +319,7 @@ pub fn free_name(dir: &Path, name: &FileName) -> Result<FileName, DiskError> {
         let suffix = format!(" ({n}){ext}");
         let stem = tether_protocol::channel::clip_to(stem, 255usize.saturating_sub(suffix.len()));
         if let Ok(candidate) = FileName::new(&format!("{stem}{suffix}"))
-            && !dir.join(candidate.as_str()).exists()
+            && !taken(&dir.join(candidate.as_str()))
         {
             return Ok(candidate);
         }

@@ -59,8 +59,8 @@ pub enum FileError {
     /// The other side stopped it.
     #[error("the transfer stopped: {0}")]
     Cancelled(CancelReason),
-    /// The session ended first; sending the file again resumes it.
-    #[error("the connection was lost; send the file again to resume")]
+    /// The session ended first; starting the same transfer again resumes it.
+    #[error("the connection was lost; the same transfer started again resumes where it stopped")]
     ConnectionLost,
     /// The network failed.
     #[error(transparent)]

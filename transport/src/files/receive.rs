@@ -40,7 +40,14 @@ fn reason(e: &DiskError) -> CancelReason {
         DiskError::HashMismatch => {
             CancelReason::Failed("the file arrived but did not match its hash; it was removed".into())
         }
+        DiskError::Chunk(ChunkError::TooLarge) => {
+            CancelReason::Failed("the file is larger than 1 TiB".into())
+        }
+        DiskError::Chunk(ChunkError::Corrupt(_)) => {
+            CancelReason::Failed("too many chunks arrived corrupt; the file was removed".into())
+        }
         DiskError::Chunk(_) => CancelReason::Failed("a chunk did not fit the file".into()),
+        DiskError::Busy => CancelReason::Failed("the same file is already arriving in that folder".into()),
         DiskError::NoFreeName(_) | DiskError::Io { .. } => {
             CancelReason::Failed("the receiver could not write the file".into())
         }
@@ -73,7 +80,14 @@ pub async fn receive<Out: Serialize + From<Transfer> + Send + 'static>(
     if partial.resumed() > 0 {
         info!(id, from, chunks, "resuming a transfer from its last checkpoint");
     }
-    let name = free_name(dir, &offer.name)?;
+    let name = match free_name(dir, &offer.name) {
+        Ok(n) => n,
+        Err(e) => {
+            let _ = hub.say(Transfer::Cancel { id, reason: reason(&e) }).await;
+            let _ = tokio::task::spawn_blocking(move || partial.discard()).await;
+            return Err(e.into());
+        }
+    };
     status.send_replace(Status {
         done: partial.progress().verified_bytes(),
         size,
@@ -136,12 +150,20 @@ async fn pull<Out: Serialize + From<Transfer> + Send + 'static>(
     let Some(waiting) = reg.stream.take() else {
         return Err((Some(partial), FileError::Protocol("no data stream")));
     };
-    let mut stream = match tokio::time::timeout(STREAM_WAIT, waiting).await {
-        Ok(Ok(s)) => s,
-        Ok(Err(_)) => return Err((Some(partial), FileError::ConnectionLost)),
-        Err(_) => return Err((Some(partial), FileError::Protocol("the sender never started"))),
+    // A cancel from either side may come before the stream does.
+    let mut stream = tokio::select! {
+        s = tokio::time::timeout(STREAM_WAIT, waiting) => match s {
+            Ok(Ok(s)) => s,
+            Ok(Err(_)) => return Err((Some(partial), FileError::ConnectionLost)),
+            Err(_) => return Err((Some(partial), FileError::Protocol("the sender never started"))),
+        },
+        m = reg.next() => match m {
+            Ok(Transfer::Cancel { reason, .. }) => return Err((Some(partial), FileError::Cancelled(reason))),
+            Ok(_) => return Err((Some(partial), FileError::Protocol("an unexpected transfer message"))),
+            Err(e) => return Err((Some(partial), e)),
+        },
     };
-    let (mut since_ack, mut corrupt) = (0, 0);
+    let (mut acked, mut corrupt) = (partial.resume_from(), 0);
     while !partial.progress().is_complete() {
         let chunk = tokio::select! {
             c = stream.recv() => match c {
@@ -165,10 +187,11 @@ async fn pull<Out: Serialize + From<Transfer> + Send + 'static>(
         partial = p;
         match written {
             Ok(()) => {
-                since_ack += 1;
+                // Acknowledge by how far the verified prefix moved, so a
+                // resent chunk that fills a gap is always reported.
                 let through = partial.resume_from();
-                if since_ack >= ACK_EVERY || partial.progress().is_complete() {
-                    since_ack = 0;
+                if through >= acked + ACK_EVERY || partial.progress().is_complete() {
+                    acked = through;
                     let done = partial.progress().verified_bytes();
                     status.send_modify(|s| s.done = done);
                     if let Err(e) = hub.say(Transfer::Verified { id, through }).await {

@@ -22,6 +22,9 @@ use tracing::{info, warn};
 
 use super::{FileError, Hub, Registration, Status, WINDOW_CHUNKS};
 
+/// Chunks a receiver may ask for again in one transfer.
+const MAX_RESENDS: u32 = 64;
+
 /// A file ready to offer: opened, named and hashed.
 #[derive(Debug, Clone)]
 pub struct Source {
@@ -149,6 +152,7 @@ async fn pump<Out: Serialize + From<Transfer> + Send + 'static>(
     let mut data = if from < chunks { Some(hub.open_data(reg.id()).await?) } else { None };
     let (mut next, mut verified) = (from, from);
     let mut resend = VecDeque::new();
+    let mut resends = 0;
     let bytes = |through: u64| (through * u64::from(CHUNK_BYTES)).min(source.size);
     status.send_replace(Status { done: bytes(from), size: source.size, resumed: bytes(from) });
     loop {
@@ -157,12 +161,20 @@ async fn pump<Out: Serialize + From<Transfer> + Send + 'static>(
         if let Some(msg) = msg {
             match msg {
                 Transfer::Verified { through, .. } => {
-                    verified = verified.max(through.min(chunks));
+                    // Never past what was sent: a lying receiver cannot
+                    // open the window wider.
+                    verified = verified.max(through.min(next));
                     status.send_modify(|s| s.done = bytes(verified));
                 }
-                Transfer::Resend { chunk, .. } if chunk < chunks => {
-                    warn!(chunk, "the receiver asked for a chunk again");
-                    resend.push_back(chunk);
+                Transfer::Resend { chunk, .. } if (verified..next).contains(&chunk) => {
+                    resends += 1;
+                    if resends > MAX_RESENDS {
+                        return Err(FileError::Protocol("the receiver asked for too many chunks again"));
+                    }
+                    if !resend.contains(&chunk) {
+                        warn!(chunk, "the receiver asked for a chunk again");
+                        resend.push_back(chunk);
+                    }
                 }
                 Transfer::Complete { .. } => {
                     status.send_modify(|s| s.done = source.size);

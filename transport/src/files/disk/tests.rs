@@ -118,3 +118,17 @@ fn a_missing_folder_is_a_clear_error() {
     let e = Partial::open(&dir.path().join("nope"), 1, &[0; 32]).unwrap_err();
     assert!(e.to_string().ends_with("is not a folder"), "{e}");
 }
+
+#[test]
+fn one_partial_file_takes_one_transfer_and_dangling_links_count_as_taken() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = file(C);
+    let first = Partial::open(dir.path(), data.len() as u64, &hash(&data)).unwrap();
+    let again = Partial::open(dir.path(), data.len() as u64, &hash(&data));
+    assert!(matches!(again, Err(DiskError::Busy)), "{again:?}");
+    drop(first);
+    let mut p = Partial::open(dir.path(), data.len() as u64, &hash(&data)).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), dir.path().join("a.bin")).unwrap();
+    p.write(0, &data, &hash(&data)).unwrap();
+    assert_eq!(p.finish(&name("a.bin")).unwrap(), dir.path().join("a (1).bin"));
+}
