@@ -10,6 +10,7 @@ pub mod headless;
 pub mod link;
 pub mod mapping;
 pub mod pointer;
+mod receivers;
 pub mod screen;
 pub mod script;
 pub mod session;

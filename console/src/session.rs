@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 
 use tether_protocol::channel::clipboard::Clip;
 use tether_protocol::channel::control::{self, Consent};
-use tether_protocol::channel::cursor::{self, CursorShape};
-use tether_protocol::channel::{chat, input, screen};
+use tether_protocol::channel::cursor::CursorShape;
+use tether_protocol::channel::{chat, input};
 use tether_protocol::code::{PairingCode, Secret};
-use tether_protocol::codec::{Decoder, TileKind};
+use tether_protocol::codec::Decoder;
 use tether_protocol::handshake::StaticKey;
 use tether_protocol::pake::Role;
 use tether_protocol::signal::{
@@ -21,13 +21,16 @@ use tether_protocol::signal::{
 };
 use tether_transport::TransportError;
 use tether_transport::pairing::{self, PairingError};
-use tether_transport::peer::{self, ChannelRecv, ChannelSend, ConsoleChannels, PeerSecrets};
+use tether_transport::peer::{self, ChannelSend, ConsoleChannels, PeerSecrets};
 use tether_transport::signal_client::{ServerTrust, SignalClient};
 use tether_transport::socket::{self, PathSocket};
 use tokio::sync::{mpsc, watch};
 use tracing::warn;
 
-use crate::link::{LinkChange, LinkWatch};
+use crate::receivers::{
+    receive_chat, receive_clipboard, receive_control, receive_cursor, receive_screen, spawn_reporter,
+    watch_link,
+};
 
 /// Why the console could not get a session going.
 #[derive(Debug, thiserror::Error)]
@@ -62,7 +65,7 @@ type Paired =
 /// A logged-in technician.
 #[derive(Debug)]
 pub struct Technician {
-    client: SignalClient,
+    pub(crate) client: SignalClient,
     /// Display name.
     pub name: String,
     /// Organisation.
@@ -266,7 +269,7 @@ pub enum ChatAuthor {
 /// Most chat lines kept in memory.
 pub const MAX_CHAT_LINES: usize = 500;
 
-fn push_chat(view: &Mutex<View>, line: ChatLine) {
+pub(crate) fn push_chat(view: &Mutex<View>, line: ChatLine) {
     let mut v = lock(view);
     if v.chat.len() >= MAX_CHAT_LINES {
         v.chat.remove(0);
@@ -490,47 +493,8 @@ impl LiveSession {
     }
 }
 
-fn lock(view: &Mutex<View>) -> std::sync::MutexGuard<'_, View> {
+pub(crate) fn lock(view: &Mutex<View>) -> std::sync::MutexGuard<'_, View> {
     view.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-async fn receive_screen(
-    mut recv: ChannelRecv<screen::AgentToConsole>,
-    mut acks: ChannelSend<screen::ConsoleToAgent>,
-    view: Arc<Mutex<View>>,
-    conn: quinn::Connection,
-) {
-    loop {
-        let frame = match recv.recv().await {
-            Ok(Some(screen::AgentToConsole::Frame(f))) => f,
-            Ok(None) => return,
-            Err(e) => {
-                warn!("screen channel failed: {e}");
-                conn.close(peer::CLOSE_PROTOCOL.into(), b"bad screen data");
-                return;
-            }
-        };
-        let seq = frame.seq;
-        let result = {
-            let mut v = lock(&view);
-            let r = v.decoder.apply(&frame);
-            v.first_frame.get_or_insert_with(std::time::SystemTime::now);
-            v.frames += 1;
-            v.bytes += frame.stream.len() as u64;
-            v.copies += frame.copies.len() as u64;
-            v.lossy += frame.tiles.iter().filter(|t| t.kind == TileKind::Jpeg).count() as u64;
-            v.last_frame = Some(Instant::now());
-            r
-        };
-        if let Err(e) = result {
-            warn!("could not decode a frame: {e}");
-            conn.close(peer::CLOSE_PROTOCOL.into(), b"bad frame");
-            return;
-        }
-        if acks.send(&screen::ConsoleToAgent::Ack { seq }).await.is_err() {
-            return;
-        }
-    }
 }
 
 /// The customer's pointer as last reported.
@@ -542,160 +506,4 @@ pub struct Pointer {
     pub shape: Option<CursorShape>,
     /// Goes up with every change, so views know when to redraw.
     pub version: u64,
-}
-
-async fn receive_cursor(mut recv: ChannelRecv<cursor::AgentToConsole>, view: Arc<Mutex<View>>) {
-    loop {
-        let msg = match recv.recv().await {
-            Ok(Some(m)) => m,
-            Ok(None) => return,
-            Err(e) => {
-                warn!("cursor channel failed: {e}");
-                return;
-            }
-        };
-        let mut v = lock(&view);
-        match msg {
-            cursor::AgentToConsole::Position { x, y } => v.pointer.at = Some((x, y)),
-            cursor::AgentToConsole::Shape(shape) => match shape.check() {
-                Ok(()) => v.pointer.shape = Some(shape),
-                Err(e) => {
-                    warn!("ignored the customer's pointer: {e}");
-                    continue;
-                }
-            },
-        }
-        v.pointer.version += 1;
-    }
-}
-
-async fn receive_control(
-    mut recv: ChannelRecv<control::AgentToConsole>,
-    consent: watch::Sender<Consent>,
-    view: Arc<Mutex<View>>,
-) {
-    while let Ok(Some(msg)) = recv.recv().await {
-        match msg {
-            control::AgentToConsole::Hello { width, height } => lock(&view).screen = (width, height),
-            control::AgentToConsole::Monitors { mut list, active } => {
-                list.truncate(control::MAX_MONITORS);
-                let names: Vec<String> = list
-                    .iter()
-                    .map(|m| {
-                        let star = if m.id == active { "*" } else { "" };
-                        format!("{star}{} {} {}x{}{:+}{:+}", m.id, m.name, m.width, m.height, m.x, m.y)
-                    })
-                    .collect();
-                println!("monitors: {}", names.join(", "));
-                lock(&view).monitors = (list, active);
-            }
-            control::AgentToConsole::Consent(c) => {
-                println!("consent: view={} control={}", c.view, c.control);
-                consent.send_replace(c);
-            }
-            control::AgentToConsole::Ended { reason } => {
-                println!("the customer ended the session: {reason}");
-                lock(&view).ended = Some(reason);
-            }
-        }
-    }
-}
-
-/// Marks the view stalled while the customer's link is silent, until the
-/// connection closes.
-async fn watch_link(conn: quinn::Connection, view: Arc<Mutex<View>>) {
-    let mut watch = LinkWatch::new(conn.stats().udp_rx.datagrams, Instant::now());
-    let mut every = tokio::time::interval(Duration::from_millis(250));
-    while conn.close_reason().is_none() {
-        every.tick().await;
-        match watch.observe(conn.stats().udp_rx.datagrams, Instant::now()) {
-            Some(LinkChange::Stalled) => println!("link: reconnecting"),
-            Some(LinkChange::Restored) => println!("link: restored"),
-            None => continue,
-        }
-        lock(&view).stalled = watch.is_stalled();
-    }
-}
-
-async fn receive_clipboard(mut recv: ChannelRecv<Clip>, view: Arc<Mutex<View>>) {
-    loop {
-        let clip = match recv.recv().await {
-            Ok(Some(c)) => c,
-            Ok(None) => return,
-            Err(e) => {
-                warn!("clipboard channel failed: {e}");
-                return;
-            }
-        };
-        if let Err(e) = clip.check() {
-            warn!("ignored the customer's clipboard: {e}");
-            continue;
-        }
-        match &clip {
-            Clip::Text(t) => println!("clipboard: text from the customer: {}", t.escape_debug()),
-            Clip::Image { width, height, .. } => {
-                println!("clipboard: a {width}×{height} image from the customer")
-            }
-        }
-        let mut v = lock(&view);
-        v.clipboard.0 = Some(clip);
-        v.clipboard.1 += 1;
-    }
-}
-
-/// Sends the session record's facts to the server in order; after the
-/// `Ended` report (always the last), hands the technician back.
-fn spawn_reporter(
-    mut technician: Technician,
-) -> (mpsc::UnboundedSender<SessionReport>, tokio::task::JoinHandle<Technician>) {
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let task = tokio::spawn(async move {
-        while let Some(r) = rx.recv().await {
-            let last = matches!(r, SessionReport::Ended { .. });
-            if let Err(e) = technician.client.send(&ClientToServer::Report(r)).await {
-                warn!("could not report to the server: {e}");
-            }
-            if last {
-                break;
-            }
-        }
-        technician
-    });
-    (tx, task)
-}
-
-async fn receive_chat(
-    mut recv: ChannelRecv<chat::AgentToConsole>,
-    send: Arc<tokio::sync::Mutex<ChannelSend<chat::ConsoleToAgent>>>,
-    view: Arc<Mutex<View>>,
-    reports: mpsc::UnboundedSender<SessionReport>,
-) {
-    while let Ok(Some(msg)) = recv.recv().await {
-        match msg {
-            chat::AgentToConsole::Message(m) => {
-                if m.text.len() > chat::MAX_CHAT_BYTES {
-                    warn!("dropped an over-long chat message from the customer");
-                    continue;
-                }
-                println!("customer: {}", m.text);
-                let _ = reports.send(SessionReport::Chat { from_customer: true, text: m.text.clone() });
-                let line = ChatLine { author: ChatAuthor::Customer, text: m.text, id: m.id, delivered: None };
-                push_chat(&view, line);
-                if send.lock().await.send(&chat::ConsoleToAgent::Receipt { id: m.id }).await.is_err() {
-                    return;
-                }
-            }
-            chat::AgentToConsole::Receipt { id } => {
-                let mut v = lock(&view);
-                let Some(sent) = v.sent_at.remove(&id) else { continue };
-                let took = sent.elapsed();
-                println!("chat: delivered #{id} in {:.1} ms", took.as_secs_f64() * 1000.0);
-                if let Some(line) =
-                    v.chat.iter_mut().rev().find(|l| l.author == ChatAuthor::Technician && l.id == id)
-                {
-                    line.delivered = Some(took);
-                }
-            }
-        }
-    }
 }
