@@ -147,7 +147,8 @@ fn kill_9_after_a_session_loses_nothing() -> anyhow::Result<()> {
     let data = scene.server.data.clone();
     let records = sessions(&data)?;
     let row = records.lines().find(|l| l.contains("alice")).unwrap_or_default();
-    assert!(row.contains("\tdirect (host/host)\t"), "no path and ends in {records}");
+    // Either end may be host or server-reflexive on one machine.
+    assert!(row.contains("\tdirect ("), "no path and ends in {records}");
     assert!(row.contains("Ended"), "no outcome in {records}");
     assert!(row.contains("view=true,control=false,preset"), "no consent in {records}");
 

@@ -139,7 +139,9 @@ fn customer_and_technician_windows_work_together() -> anyhow::Result<()> {
     // Logging in again shows the session from the server's records.
     let again = console_window(&scene.server, &tech, &data, Some(PASSWORD), &[])?;
     let line = again.wait_for_stdout("recent: ", STEP)?;
-    assert!(line.ends_with("· direct (host/host) · ended"), "{line}");
+    // Which candidate pair ICE picks on one machine varies (host or
+    // server-reflexive at either end); the path is direct either way.
+    assert!(line.contains(" · direct (") && line.ends_with(") · ended"), "{line}");
     let again_id = desk::wait_window_named(&tech, "Tether console", STEP)?;
     std::thread::sleep(Duration::from_millis(500));
     shot_window(&scene, &tech, &again_id, "console-dashboard-after.png")?;
