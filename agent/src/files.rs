@@ -102,8 +102,18 @@ impl Folders {
     /// Makes the destination folder and checks it still lies inside
     /// Downloads once links are followed. Blocking.
     fn confirm(&self, root: &Path, dir: &Path) -> Result<PathBuf, FolderError> {
+        let outside = |e| if e == FolderError::Missing { FolderError::Outside } else { e };
+        // The customer's own Downloads may not exist yet.
+        std::fs::create_dir_all(root).map_err(|_| FolderError::Outside)?;
+        // Check what exists before making anything, so no folder is ever
+        // made through a link that leads out.
+        let mut existing = dir;
+        while !existing.exists() {
+            existing = existing.parent().ok_or(FolderError::Outside)?;
+        }
+        self.inside(root, existing).map_err(outside)?;
         std::fs::create_dir_all(dir).map_err(|_| FolderError::Outside)?;
-        self.inside(root, dir).map_err(|e| if e == FolderError::Missing { FolderError::Outside } else { e })
+        self.inside(root, dir).map_err(outside)
     }
 
     fn root<'a>(&self, path: &'a RelPath) -> Result<(PathBuf, &'a [FileName]), FolderError> {
