@@ -11,6 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, bail};
 use tether_e2e::lab::{self, Host, Lab, Nat, SERVER_IP};
 use tether_e2e::loopback::{LOCALHOST, connect, ice_pair};
+use tether_e2e::netem::Shape;
 use tether_e2e::{Rendezvous, agent_in, console_in, read_code};
 use tether_protocol::ice::IceServers;
 use tether_rendezvous::ice::IceIssuer;
@@ -125,26 +126,33 @@ fn code_to_first_frame(lab: &Lab, server: &Rendezvous, display: &str, dir: &Path
     Ok(first - entered)
 }
 
+/// A lab with `nat` routers, both uplinks shaped by `shape`, and a
+/// rendezvous (technician `alice`) on the public segment, its data in the
+/// returned scratch directory.
+pub fn shaped_lab(nat: Nat, shape: Shape) -> anyhow::Result<(Lab, tempfile::TempDir, Rendezvous)> {
+    let lab = Lab::up(&lab::unique_prefix(), nat)?;
+    lab.shape(Host::Customer, shape)?;
+    lab.shape(Host::Technician, shape)?;
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("rendezvous");
+    Rendezvous::add_technician(&data, "alice")?;
+    let listen = format!("{SERVER_IP}:7700");
+    let turn = format!("{SERVER_IP}:3478");
+    let server = Rendezvous::start_in(
+        Some(&lab.ns(Host::Public)),
+        &data,
+        &["--listen", &listen, "--turn-listen", &turn],
+    )?;
+    Ok((lab, dir, server))
+}
+
 /// Code-to-first-frame times in the lab, `RUNS` each: (NAT, path, times).
 pub fn lab_first_frames(display: &str) -> anyhow::Result<Vec<(Nat, Vec<f64>)>> {
     let mut out = Vec::new();
     for nat in [Nat::Cone, Nat::Symmetric] {
-        let lab = Lab::up(&lab::unique_prefix(), nat)?;
         // 10 ms each way on each side's uplink: 40 ms between the peers,
         // 20 ms to the server.
-        let shape = "10ms 0 0".parse()?;
-        lab.shape(Host::Customer, shape)?;
-        lab.shape(Host::Technician, shape)?;
-        let dir = tempfile::tempdir()?;
-        let data = dir.path().join("rendezvous");
-        Rendezvous::add_technician(&data, "alice")?;
-        let listen = format!("{SERVER_IP}:7700");
-        let turn = format!("{SERVER_IP}:3478");
-        let server = Rendezvous::start_in(
-            Some(&lab.ns(Host::Public)),
-            &data,
-            &["--listen", &listen, "--turn-listen", &turn],
-        )?;
+        let (lab, dir, server) = shaped_lab(nat, "10ms 0 0".parse()?)?;
         let mut times = Vec::new();
         for run in 0..RUNS {
             let run_dir = dir.path().join(format!("run{run}"));

@@ -15,7 +15,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use tether_e2e::lab::{self, CUSTOMER_NAT_IP, Host, Lab, Nat, SERVER_IP};
+use tether_e2e::lab::{CUSTOMER_NAT_IP, Host, Lab, Nat};
 use tether_e2e::netem::Shape;
 use tether_e2e::{Proc, Rendezvous, agent_in, console_env, read_code};
 
@@ -120,22 +120,10 @@ fn pings(n: usize, every_ms: u64) -> String {
 pub fn run(display: &str, only_scp: bool) -> anyhow::Result<Report> {
     let megabytes: usize =
         std::env::var("TETHER_BENCH_TRANSFER_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
-    let lab = Lab::up(&lab::unique_prefix(), Nat::Cone)?;
     // 10 ms each way on each side's uplink: 40 ms between the peers. The
     // loss on each side makes about 0.5 % on the path, each way.
     let shape: Shape = "10ms 0.25% 50mbit".parse()?;
-    lab.shape(Host::Customer, shape)?;
-    lab.shape(Host::Technician, shape)?;
-    let dir = tempfile::tempdir()?;
-    let data = dir.path().join("rendezvous");
-    Rendezvous::add_technician(&data, "alice")?;
-    let listen = format!("{SERVER_IP}:7700");
-    let turn = format!("{SERVER_IP}:3478");
-    let server = Rendezvous::start_in(
-        Some(&lab.ns(Host::Public)),
-        &data,
-        &["--listen", &listen, "--turn-listen", &turn],
-    )?;
+    let (lab, dir, server) = crate::net::shaped_lab(Nat::Cone, shape)?;
     // Something on screen that changes ten times a second, as office work.
     let mut clock = Proc::spawn(
         "clock",
