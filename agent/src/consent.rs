@@ -32,21 +32,7 @@ pub enum Permission {
     },
 }
 
-/// `bytes` for people: 1.2 MB, 340 kB, 12 bytes.
-#[must_use]
-pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["kB", "MB", "GB", "TB", "PB"];
-    if bytes < 1000 {
-        return format!("{bytes} bytes");
-    }
-    let mut value = bytes as f64 / 1000.0;
-    let mut unit = 0;
-    while value >= 1000.0 && unit + 1 < UNITS.len() {
-        value /= 1000.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
-}
+pub use tether_protocol::files::human_size;
 
 impl Permission {
     /// What the technician asks to do, as the end of "Alice asks to …".
@@ -111,10 +97,26 @@ impl FromStr for Preset {
     }
 }
 
+/// Yes to a file, and where it goes: the suggested folder, or another the
+/// customer picked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// The folder suggested with the question.
+    Suggested,
+    /// A folder the customer chose instead.
+    Chosen(std::path::PathBuf),
+}
+
 /// Asks the customer. Blocking: call it off the async threads.
 pub trait ConsentAsker: Send + Sync {
     /// The customer's answer.
     fn ask(&self, who: &Asker, what: Permission) -> bool;
+    /// Asks about a file coming to the customer, who may pick another
+    /// folder than `suggested`; `None` is no.
+    fn ask_where(&self, who: &Asker, what: Permission, suggested: &std::path::Path) -> Option<Destination> {
+        let _ = suggested;
+        self.ask(who, what).then_some(Destination::Suggested)
+    }
     /// Whether answers come from the command line rather than a person.
     fn is_preset(&self) -> bool;
 }
@@ -144,6 +146,11 @@ impl ConsentAsker for OneAtATime {
     fn ask(&self, who: &Asker, what: Permission) -> bool {
         let _turn = self.asking.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         self.inner.ask(who, what)
+    }
+
+    fn ask_where(&self, who: &Asker, what: Permission, suggested: &std::path::Path) -> Option<Destination> {
+        let _turn = self.asking.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.inner.ask_where(who, what, suggested)
     }
 
     fn is_preset(&self) -> bool {

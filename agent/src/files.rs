@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tether_protocol::channel::files::{
-    AgentToConsole, CancelReason, ConsoleToAgent, Offer, Transfer, TransferId,
+    AgentToConsole, CancelReason, ConsoleToAgent, Listing, Offer, Transfer, TransferId,
 };
 use tether_protocol::files::{FileName, RelPath};
 use tether_transport::files::{Hub, Source, Status, receive, send};
@@ -17,7 +17,8 @@ use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
 
 use crate::AgentError;
-use crate::consent::{Asker, ConsentAsker, Permission, human_size};
+use crate::browse;
+use crate::consent::{Asker, ConsentAsker, Destination, Permission, human_size};
 use crate::session::AgentEvent;
 
 /// The name the Downloads folder has on the wire.
@@ -53,6 +54,9 @@ pub enum FolderError {
     /// The destination leads outside Downloads (through a link).
     #[error("that folder is not inside the customer's Downloads folder")]
     Outside,
+    /// The folder the customer picked is gone.
+    #[error("the folder the customer chose does not exist")]
+    Chosen,
     /// Files sent to the customer go to Downloads and nowhere else.
     #[error("files can only be sent into the customer's Downloads folder")]
     OnlyDownloads,
@@ -89,7 +93,7 @@ impl Folders {
 
     /// `path` after links are followed, if it lies inside `root` and
     /// outside every privacy folder.
-    fn inside(&self, root: &Path, path: &Path) -> Result<PathBuf, FolderError> {
+    pub(crate) fn inside(&self, root: &Path, path: &Path) -> Result<PathBuf, FolderError> {
         let real_root = root.canonicalize().map_err(|_| FolderError::Missing)?;
         let real = path.canonicalize().map_err(|_| FolderError::Missing)?;
         let under = real.strip_prefix(&real_root).map_err(|_| FolderError::Missing)?;
@@ -129,7 +133,7 @@ impl Folders {
         Ok((root.ok_or_else(|| FolderError::NotShared(first.to_string()))?, rest))
     }
 
-    fn is_private(&self, name: &str) -> bool {
+    pub(crate) fn is_private(&self, name: &str) -> bool {
         PRIVACY_FOLDERS.contains(&name) || self.private.iter().any(|p| p == name)
     }
 
@@ -154,6 +158,12 @@ impl Folders {
         }
         Ok(real)
     }
+}
+
+/// A folder the customer picked for a file: it must exist and be a folder.
+fn chosen_folder(picked: &Path) -> Result<PathBuf, FolderError> {
+    let real = picked.canonicalize().map_err(|_| FolderError::Chosen)?;
+    if real.is_dir() { Ok(real) } else { Err(FolderError::Chosen) }
 }
 
 /// What the files task needs from the session.
@@ -213,12 +223,41 @@ pub async fn serve(desk: Arc<FileDesk>, mut recv: ChannelRecv<ConsoleToAgent>) -
                     drop(turn);
                 });
             }
+            Ok(Some(ConsoleToAgent::List { id, path, from })) => {
+                // One listing at a time: a flood of them waits its turn.
+                let listing = listing(&desk, id, path, from).await;
+                if let Err(e) = desk.hub.send(AgentToConsole::Listing(listing)).await {
+                    break Err(e.into());
+                }
+            }
             Ok(None) => break Ok(()),
             Err(e) => break Err(e.into()),
         }
     };
     desk.hub.close();
     result
+}
+
+/// One page of a shared folder, for the technician's browser. Sharing the
+/// folder was the customer's consent; each file taken is asked again.
+async fn listing(desk: &FileDesk, id: TransferId, path: Option<RelPath>, from: u32) -> Listing {
+    let folders = Arc::clone(&desk.folders);
+    let shown = path.as_ref().map_or_else(|| "the shared folders".to_owned(), ToString::to_string);
+    let listed = tokio::task::spawn_blocking(move || browse::list(&folders, path.as_ref())).await;
+    match listed {
+        Ok(Ok(all)) => {
+            if from == 0 {
+                println!("listed: {shown} ({} entries)", all.len());
+            }
+            let total = u32::try_from(all.len()).unwrap_or(u32::MAX);
+            Listing { id, entries: Ok(browse::page(&all, from)), total }
+        }
+        Ok(Err(e)) => {
+            info!(%shown, "refused a folder listing: {e}");
+            Listing { id, entries: Err(e.to_string()), total: 0 }
+        }
+        Err(_) => Listing { id, entries: Err("the folder could not be read".into()), total: 0 },
+    }
 }
 
 fn busy() -> CancelReason {
@@ -243,11 +282,20 @@ async fn incoming(desk: &FileDesk, offer: Offer) {
     };
     let folder = offer.folder.as_ref().map_or_else(|| DOWNLOADS.to_owned(), ToString::to_string);
     let what = Permission::Receive { name: offer.name.to_string(), size: offer.size, folder };
-    if !ask(desk, what).await {
-        return refuse(desk, id, CancelReason::Declined).await;
-    }
+    let (consent, who, suggested) = (Arc::clone(&desk.consent), desk.who.clone(), dir.clone());
+    let asked = tokio::task::spawn_blocking(move || consent.ask_where(&who, what, &suggested)).await;
     let folders = Arc::clone(&desk.folders);
-    let dir = match tokio::task::spawn_blocking(move || folders.confirm(&root, &dir)).await {
+    let checked = match asked {
+        Ok(Some(Destination::Suggested)) => {
+            tokio::task::spawn_blocking(move || folders.confirm(&root, &dir)).await
+        }
+        // The customer's own pick: any folder of theirs that exists.
+        Ok(Some(Destination::Chosen(picked))) => {
+            tokio::task::spawn_blocking(move || chosen_folder(&picked)).await
+        }
+        Ok(None) | Err(_) => return refuse(desk, id, CancelReason::Declined).await,
+    };
+    let dir = match checked {
         Ok(Ok(d)) => d,
         Ok(Err(e)) => return refuse(desk, id, CancelReason::Failed(e.to_string())).await,
         Err(_) => return refuse(desk, id, CancelReason::Failed("the folder could not be made".into())).await,

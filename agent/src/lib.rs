@@ -4,6 +4,7 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod browse;
 pub mod clipboard;
 pub mod consent;
 pub mod cursor;

@@ -149,7 +149,6 @@ struct App {
     commands: Option<mpsc::UnboundedSender<Command>>,
     relay_only: bool,
     folders: Folders,
-    clipboard: ClipboardPolicy,
 }
 
 impl App {
@@ -175,7 +174,7 @@ impl App {
                     trust: self.trust.clone(),
                     relay_only: self.relay_only,
                     folders: self.folders.clone(),
-                    clipboard: self.clipboard,
+                    clipboard: self.window.clipboard,
                 };
                 Task::batch([
                     Task::perform(session::run(opts, p), |r| Message::Finished(r.map_err(|e| e.to_string()))),
@@ -188,6 +187,13 @@ impl App {
                     let _ = tx.send(c);
                 }
                 Task::none()
+            }
+            Some(Action::PickFolder(start)) => {
+                let dialog = rfd::AsyncFileDialog::new()
+                    .set_title("Where should the file go?")
+                    .set_directory(start)
+                    .pick_folder();
+                Task::perform(dialog, |picked| Message::Picked(picked.map(|f| f.path().to_path_buf())))
             }
             Some(Action::Quit) => {
                 println!("session ended");
@@ -216,14 +222,15 @@ fn run() -> anyhow::Result<()> {
         let clipboard = cli.clipboard;
         return iced::application(
             move || {
+                let mut window = Window::new(code.clone());
+                window.clipboard = clipboard;
                 let app = App {
-                    window: Window::new(code.clone()),
+                    window,
                     server: server.clone(),
                     trust: trust.clone(),
                     commands: None,
                     relay_only,
                     folders: folders.clone(),
-                    clipboard,
                 };
                 // The customer can type the code at once.
                 (app, iced::widget::operation::focus("code"))

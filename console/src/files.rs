@@ -8,7 +8,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tether_protocol::channel::files::{AgentToConsole, ConsoleToAgent, Offer, Transfer, TransferId};
+use tether_protocol::channel::clip_to;
+use tether_protocol::channel::files::{
+    AgentToConsole, ConsoleToAgent, Entry, Listing, MAX_LISTED, MAX_REASON_BYTES, Offer, Transfer, TransferId,
+};
 use tether_protocol::crypt::SessionKeys;
 use tether_protocol::files::RelPath;
 use tether_protocol::signal::SessionReport;
@@ -41,14 +44,28 @@ impl Moved {
     }
 }
 
-type Waiting = Arc<Mutex<HashMap<TransferId, oneshot::Sender<Offer>>>>;
+type Waiting<T> = Arc<Mutex<HashMap<TransferId, oneshot::Sender<T>>>>;
+
+/// Pages a folder listing may take; [`MAX_LISTED`] entries fit in far fewer.
+const MAX_PAGES: u32 = 1000;
+
+fn take<T>(waiting: &Waiting<T>, id: TransferId) -> Option<oneshot::Sender<T>> {
+    waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&id)
+}
+
+fn wait_for<T>(waiting: &Waiting<T>, id: TransferId) -> oneshot::Receiver<T> {
+    let (tx, rx) = oneshot::channel();
+    waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(id, tx);
+    rx
+}
 
 /// The session's file transfers.
 #[derive(Debug)]
 pub struct Files {
     hub: Arc<Hub<ConsoleToAgent>>,
     next: AtomicU32,
-    fetches: Waiting,
+    fetches: Waiting<Offer>,
+    listings: Waiting<Listing>,
     reports: mpsc::UnboundedSender<SessionReport>,
 }
 
@@ -66,9 +83,9 @@ impl Files {
         reports: mpsc::UnboundedSender<SessionReport>,
     ) -> Arc<Self> {
         let hub = Hub::start(conn, keys, send);
-        let fetches: Waiting = Arc::default();
-        tokio::spawn(dispatch(recv, Arc::clone(&hub), Arc::clone(&fetches)));
-        Arc::new(Self { hub, next: AtomicU32::new(1), fetches, reports })
+        let (fetches, listings): (Waiting<Offer>, Waiting<Listing>) = Default::default();
+        tokio::spawn(dispatch(recv, Arc::clone(&hub), Arc::clone(&fetches), Arc::clone(&listings)));
+        Arc::new(Self { hub, next: AtomicU32::new(1), fetches, listings, reports })
     }
 
     fn record(&self, name: &str, size: u64, hash: [u8; 32], to_customer: bool) {
@@ -126,8 +143,7 @@ impl Files {
         }
         let mut reg = self.hub.register(id)?;
         let start = Instant::now();
-        let (tx, offered) = oneshot::channel();
-        self.fetches.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(id, tx);
+        let offered = wait_for(&self.fetches, id);
         self.hub.send(ConsoleToAgent::Fetch { id, path: remote }).await?;
         let offer = tokio::select! {
             o = offered => o.map_err(|_| FileError::ConnectionLost)?,
@@ -150,20 +166,52 @@ impl Files {
     }
 }
 
-async fn dispatch(mut recv: ChannelRecv<AgentToConsole>, hub: Arc<Hub<ConsoleToAgent>>, fetches: Waiting) {
+impl Files {
+    /// What the customer's shared folder `path` holds (the shared folders
+    /// themselves when `None`), every page of it.
+    pub async fn list(&self, path: Option<RelPath>) -> Result<Vec<Entry>, FileError> {
+        let mut entries = Vec::new();
+        for _ in 0..MAX_PAGES {
+            let id = self.next_id();
+            let answer = wait_for(&self.listings, id);
+            let from = u32::try_from(entries.len()).unwrap_or(u32::MAX);
+            self.hub.send(ConsoleToAgent::List { id, path: path.clone(), from }).await?;
+            let listing = answer.await.map_err(|_| FileError::ConnectionLost)?;
+            let page = listing
+                .entries
+                .map_err(|why| FileError::Refused(clip_to(&why, MAX_REASON_BYTES).to_owned()))?;
+            let last = page.is_empty();
+            entries.extend(page);
+            if last || entries.len() >= listing.total.min(MAX_LISTED) as usize {
+                entries.truncate(MAX_LISTED as usize);
+                return Ok(entries);
+            }
+        }
+        Err(FileError::Protocol("a folder listing never ended"))
+    }
+}
+
+async fn dispatch(
+    mut recv: ChannelRecv<AgentToConsole>,
+    hub: Arc<Hub<ConsoleToAgent>>,
+    fetches: Waiting<Offer>,
+    listings: Waiting<Listing>,
+) {
     loop {
         match recv.recv().await {
             Ok(Some(AgentToConsole::Transfer(t))) => hub.route(t),
-            Ok(Some(AgentToConsole::Offer(offer))) => {
-                let waiting =
-                    fetches.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&offer.id);
-                match waiting {
-                    Some(tx) => {
-                        let _ = tx.send(offer);
-                    }
-                    None => warn!(id = offer.id, "the customer offered a file nobody asked for"),
+            Ok(Some(AgentToConsole::Offer(offer))) => match take(&fetches, offer.id) {
+                Some(tx) => {
+                    let _ = tx.send(offer);
                 }
-            }
+                None => warn!(id = offer.id, "the customer offered a file nobody asked for"),
+            },
+            Ok(Some(AgentToConsole::Listing(listing))) => match take(&listings, listing.id) {
+                Some(tx) => {
+                    let _ = tx.send(listing);
+                }
+                None => warn!(id = listing.id, "the customer sent a listing nobody asked for"),
+            },
             Ok(None) => break,
             Err(e) => {
                 warn!("files channel failed: {e}");
@@ -173,6 +221,7 @@ async fn dispatch(mut recv: ChannelRecv<AgentToConsole>, hub: Arc<Hub<ConsoleToA
     }
     hub.close();
     fetches.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+    listings.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
 }
 
 /// Rate and time left, from successive looks at a transfer's status. It

@@ -174,6 +174,18 @@ pub async fn run(session: &mut LiveSession, commands: &[Command]) -> Result<Scri
                 .await?;
                 println!("fetched: {name} to {} {} bytes blake3 {}", moved.at, moved.size, moved.hash);
             }
+            Command::List(path) => {
+                let shown = path.as_ref().map_or_else(|| "shared folders".to_owned(), ToString::to_string);
+                let entries = session.files.list(path.clone()).await?;
+                println!("ls: {shown}: {} entries", entries.len());
+                for e in entries {
+                    if e.folder {
+                        println!("ls: {}/", e.name);
+                    } else {
+                        println!("ls: {} {}", e.name, e.size);
+                    }
+                }
+            }
             Command::Lossy(allowed) => session.allow_lossy(*allowed).await?,
             Command::WaitControl => {
                 let consent = session.consent.clone();

@@ -17,7 +17,8 @@
 //! `wait-transfers` waits for every transfer so started; `clipboard TEXT`
 //! puts TEXT on the customer's clipboard, and `wait-clipboard TEXT` waits
 //! until the customer copies TEXT; `chat-canned N` sends the server's
-//! canned reply N (from 1). Paths in scripts
+//! canned reply N (from 1); `ls [REMOTE_DIR]` lists a folder the customer
+//! shares (the shared folders themselves without one). Paths in scripts
 //! cannot hold spaces. Blank
 //! lines and lines starting with `#` are skipped. `wait-idle` also waits
 //! until no tile is left lossy.
@@ -74,6 +75,9 @@ pub enum Command {
     WaitClipboard(String),
     /// Fetch a customer's file into a local folder.
     Fetch(RelPath, PathBuf),
+    /// List a shared folder of the customer's (the shared folders when
+    /// `None`).
+    List(Option<RelPath>),
     /// End the session.
     End,
 }
@@ -145,6 +149,8 @@ fn parse_line(line: &str) -> Result<Option<Command>, String> {
             let local = args.next().ok_or("fetch needs a LOCAL_DIR")?;
             Command::Fetch(remote, PathBuf::from(local))
         }
+        "ls" if rest.is_empty() => Command::List(None),
+        "ls" => Command::List(Some(RelPath::parse(rest).map_err(|e| format!("REMOTE_DIR: {e}"))?)),
         "end" => Command::End,
         "type" | "chat" => return Err(format!("{word} needs text")),
         "monitor" => return Err("monitor needs a NAME or ID".into()),
@@ -211,6 +217,11 @@ mod tests {
         assert!(parse("fetch /etc/passwd /tmp").unwrap_err().message.contains("absolute"));
         assert!(parse("fetch Shared/a\u{0}b /tmp").unwrap_err().message.contains("control characters"));
         assert!(parse("fetch Shared/x /tmp extra").unwrap_err().message.contains("too many"));
+        assert!(parse("ls Shared/../x").unwrap_err().message.contains("lead out of a folder"));
+        assert_eq!(
+            parse("ls\nls Shared/logs").unwrap(),
+            [Command::List(None), Command::List(Some(RelPath::parse("Shared/logs").unwrap()))]
+        );
         assert_eq!(
             parse("send-bg /tmp/a Downloads\nwait-transfers").unwrap(),
             [

@@ -80,6 +80,12 @@ impl Transfers {
         self.rows.push(Row { id, name, incoming, status, meter, outcome });
     }
 
+    /// The session's files, for listing the customer's shared folders.
+    #[must_use]
+    pub fn files(&self) -> Arc<Files> {
+        Arc::clone(&self.files)
+    }
+
     /// Sends the local file `path` to the customer's Downloads.
     pub fn send(&mut self, path: &str) {
         let local = PathBuf::from(path.trim());

@@ -281,3 +281,62 @@ fn canned_replies_and_the_session_record_keep_chat_and_files() -> anyhow::Result
     assert!(files.starts_with(">fix.sh:21:"), "the file is not in the record: {row}");
     Ok(())
 }
+
+#[test]
+fn the_technician_browses_only_what_the_customer_shares() -> anyhow::Result<()> {
+    let scene = Scene::new(&[])?;
+    let (local, shared) = (dir(&scene, "local")?, dir(&scene, "Shared")?);
+    std::fs::create_dir_all(shared.join("logs"))?;
+    std::fs::create_dir_all(shared.join(".ssh"))?;
+    std::fs::create_dir_all(shared.join("many"))?;
+    std::fs::write(shared.join("logs/today.log"), "12345")?;
+    std::fs::write(shared.join("notes.txt"), "hi")?;
+    std::fs::write(scene.path("secret.txt"), "not shared")?;
+    std::os::unix::fs::symlink(scene.path("secret.txt"), shared.join("link.txt"))?;
+    // More than one page of entries.
+    let long = "x".repeat(120);
+    for i in 0..600 {
+        std::fs::write(shared.join("many").join(format!("{long}{i:03}")), "")?;
+    }
+    let share = shared.display().to_string();
+    let script = format!(
+        "ls\nls Shared\nls Shared/logs\nls Shared/many\nfetch Shared/logs/today.log {}\nend\n",
+        local.display()
+    );
+    let (console, agent) = session(&scene, &script, &["--share", &share])?;
+    let out = console.all_output();
+    let listed: Vec<&str> = out.lines().filter_map(|l| l.strip_prefix("ls: ")).take(9).collect();
+    assert_eq!(
+        listed,
+        [
+            "shared folders: 1 entries",
+            "Shared/",
+            "Shared: 3 entries",
+            "logs/",
+            "many/",
+            "notes.txt 2",
+            "Shared/logs: 1 entries",
+            "today.log 5",
+            "Shared/many: 600 entries",
+        ],
+        "{out}"
+    );
+    assert_eq!(out.lines().filter(|l| l.starts_with(&format!("ls: {long}"))).count(), 600);
+    assert_eq!(std::fs::read_to_string(local.join("today.log"))?, "12345");
+    agent.wait_for_stdout("listed: Shared/logs (1 entries)", Duration::from_secs(1))?;
+
+    // A private folder, and folders the customer does not share.
+    for (path, why) in [
+        ("Shared/.ssh", "private folder"),
+        ("Downloads", "does not share a folder called “Downloads”"),
+        ("Shared/link.txt", "no such file"),
+    ] {
+        let mut console = scene.console(&format!("ls {path}\nend\n"))?;
+        let code = read_code(&console)?;
+        let mut agent = scene.agent_env(&code, "view", &["--share", &share], &[])?;
+        assert!(!console.wait_exit(STEP)?.success(), "listing {path} succeeded");
+        agent.wait_exit(STEP)?;
+        console.wait_for_stderr(why, Duration::from_secs(1))?;
+    }
+    Ok(())
+}

@@ -2,25 +2,28 @@
 //! technician's name and the four words, and an always-visible banner with
 //! Stop control and End session. The session itself runs in `session`.
 
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use iced::widget::{button, column, container, progress_bar, row, scrollable, text, text_input};
+use iced::widget::{button, checkbox, column, container, progress_bar, row, scrollable, text, text_input};
 use iced::{Center, Element, Fill, Task};
 use tether_protocol::channel::control::Consent;
 use tether_protocol::code::PairingCode;
 use tether_protocol::signal::{PathInfo, PathKind};
 use tokio::sync::mpsc;
 
-use crate::consent::{Asker, ConsentAsker, Permission, human_size};
+use crate::clipboard::ClipboardPolicy;
+use crate::consent::{Asker, ConsentAsker, Destination, Permission, human_size};
 use crate::files::{Progress, Shown};
 use crate::session::{AgentEvent, Command, EndReason};
 
-/// A reply the window owes to a waiting consent question.
+/// A reply the window owes to a waiting consent question: no, or yes and
+/// (for a file coming in) where it goes.
 #[derive(Debug, Clone)]
-pub struct Reply(Arc<Mutex<Option<std::sync::mpsc::SyncSender<bool>>>>);
+pub struct Reply(Arc<Mutex<Option<std::sync::mpsc::SyncSender<Option<Destination>>>>>);
 
 impl Reply {
-    fn send(&self, answer: bool) {
+    fn send(&self, answer: Option<Destination>) {
         if let Some(tx) = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take() {
             let _ = tx.send(answer);
         }
@@ -34,8 +37,23 @@ pub struct Question {
     pub who: Asker,
     /// For what.
     pub what: Permission,
+    /// For a file coming in: the folder it goes to unless the customer
+    /// picks another.
+    pub suggested: Option<PathBuf>,
     /// Where the answer goes.
     pub reply: Reply,
+}
+
+impl WindowConsent {
+    fn put(&self, who: &Asker, what: Permission, suggested: Option<PathBuf>) -> Option<Destination> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let reply = Reply(Arc::new(Mutex::new(Some(tx))));
+        if self.0.send(Question { who: who.clone(), what, suggested, reply }).is_err() {
+            return None;
+        }
+        // No answer in five minutes (or a closed window) means no.
+        rx.recv_timeout(std::time::Duration::from_secs(300)).ok().flatten()
+    }
 }
 
 /// Asks consent in the window; blocks the (blocking) caller until answered.
@@ -44,13 +62,11 @@ pub struct WindowConsent(pub mpsc::UnboundedSender<Question>);
 
 impl ConsentAsker for WindowConsent {
     fn ask(&self, who: &Asker, what: Permission) -> bool {
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        let question = Question { who: who.clone(), what, reply: Reply(Arc::new(Mutex::new(Some(tx)))) };
-        if self.0.send(question).is_err() {
-            return false;
-        }
-        // No answer in five minutes (or a closed window) means no.
-        rx.recv_timeout(std::time::Duration::from_secs(300)).unwrap_or(false)
+        self.put(who, what, None).is_some()
+    }
+
+    fn ask_where(&self, who: &Asker, what: Permission, suggested: &Path) -> Option<Destination> {
+        self.put(who, what, Some(suggested.to_path_buf()))
     }
 
     fn is_preset(&self) -> bool {
@@ -93,6 +109,12 @@ pub struct Window {
     pub path: Option<PathInfo>,
     /// File transfers, oldest first.
     pub transfers: Vec<(Shown, Progress)>,
+    /// For a file coming in: the folder it will go to, as typed or picked.
+    pub save_into: String,
+    /// Why the folder typed cannot take the file.
+    pub save_error: Option<String>,
+    /// Which ways the clipboard is shared.
+    pub clipboard: ClipboardPolicy,
     draft: String,
 }
 
@@ -119,6 +141,12 @@ pub enum Message {
     Connect,
     /// Answer the open question.
     Answer(bool),
+    /// The folder for a file coming in was edited.
+    SaveInto(String),
+    /// Open the system's folder picker.
+    PickFolder,
+    /// The picker closed, with a folder or without.
+    Picked(Option<PathBuf>),
     /// Take control back.
     StopControl,
     /// End the session.
@@ -129,6 +157,10 @@ pub enum Message {
     SendChat,
     /// Stop a file transfer.
     CancelTransfer(u32),
+    /// Share (or stop sharing) the customer's copies with the technician.
+    ClipboardOut(bool),
+    /// Accept (or stop accepting) the technician's copies.
+    ClipboardIn(bool),
     /// From the session.
     Event(AgentEvent),
     /// A consent question.
@@ -144,6 +176,8 @@ pub enum Action {
     Start(PairingCode),
     /// Send this command to the session.
     Command(Command),
+    /// Show the system's folder picker, starting here.
+    PickFolder(PathBuf),
     /// The session is over: close the window after a moment to read why.
     Quit,
 }
@@ -160,6 +194,9 @@ impl Window {
             chat: Vec::new(),
             path: None,
             transfers: Vec::new(),
+            save_into: String::new(),
+            save_error: None,
+            clipboard: ClipboardPolicy::default(),
             draft: String::new(),
         }
     }
@@ -190,11 +227,21 @@ impl Window {
                     }
                 }
             }
-            Message::Answer(yes) => {
-                if let Some(q) = self.question.take() {
-                    q.reply.send(yes);
+            Message::Answer(yes) => self.answer(yes),
+            Message::SaveInto(folder) => {
+                self.save_into = folder;
+                self.save_error = None;
+            }
+            Message::PickFolder => {
+                if self.question.as_ref().is_some_and(|q| q.suggested.is_some()) {
+                    return Some(Action::PickFolder(PathBuf::from(&self.save_into)));
                 }
             }
+            Message::Picked(Some(folder)) => {
+                self.save_into = folder.display().to_string();
+                self.save_error = None;
+            }
+            Message::Picked(None) => {}
             Message::StopControl => {
                 // Shown at once; the session enforces it before the console hears.
                 self.consent.control = false;
@@ -211,6 +258,14 @@ impl Window {
             }
             Message::Event(AgentEvent::Chat(line)) => self.push_chat(false, line),
             Message::CancelTransfer(id) => return Some(Action::Command(Command::CancelTransfer(id))),
+            Message::ClipboardOut(on) => {
+                self.clipboard.to_technician = on;
+                return Some(Action::Command(Command::Clipboard(self.clipboard)));
+            }
+            Message::ClipboardIn(on) => {
+                self.clipboard.from_technician = on;
+                return Some(Action::Command(Command::Clipboard(self.clipboard)));
+            }
             Message::Event(AgentEvent::Transfer(shown, progress)) => {
                 match self.transfers.iter_mut().find(|(s, _)| s.id == shown.id) {
                     // An end is final; a late progress tick does not undo it.
@@ -231,10 +286,14 @@ impl Window {
                 self.stage = Stage::Live;
             }
             Message::Event(AgentEvent::Consent(c)) => self.consent = c,
-            Message::Ask(q) => self.question = Some(q),
+            Message::Ask(q) => {
+                self.save_into = q.suggested.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+                self.save_error = None;
+                self.question = Some(q);
+            }
             Message::Finished(result) => {
                 if let Some(q) = self.question.take() {
-                    q.reply.send(false);
+                    q.reply.send(None);
                 }
                 self.stage = Stage::Ended(match result {
                     Ok(EndReason::Declined) => "You declined; nothing was shared.".into(),
@@ -245,6 +304,24 @@ impl Window {
             }
         }
         None
+    }
+
+    /// Answers the open question; a file is allowed only into a folder
+    /// that exists (or is the suggested one, made on the way).
+    fn answer(&mut self, yes: bool) {
+        let Some(q) = self.question.take() else { return };
+        let Some(suggested) = q.suggested.as_ref().filter(|_| yes) else {
+            return q.reply.send(yes.then_some(Destination::Suggested));
+        };
+        let typed = PathBuf::from(self.save_into.trim());
+        if typed == *suggested {
+            return q.reply.send(Some(Destination::Suggested));
+        }
+        if typed.is_dir() {
+            return q.reply.send(Some(Destination::Chosen(typed)));
+        }
+        self.save_error = Some(format!("“{}” is not a folder on this computer", typed.display()));
+        self.question = Some(q);
     }
 
     fn who(&self) -> String {
@@ -284,19 +361,36 @@ impl Window {
     fn live(&self) -> Element<'_, Message> {
         if let Some(q) = &self.question {
             let what = q.what.describe();
-            return column![
+            let mut asked = column![
                 text(format!("{} asks to {what}.", self.who())).size(20),
                 text("Check that your technician sees these words:"),
                 text(q.who.sas.clone()).size(24),
-                row![
-                    button(text("Allow")).on_press(Message::Answer(true)).style(button::success),
-                    button(text("Deny")).on_press(Message::Answer(false)).style(button::secondary)
-                ]
-                .spacing(12),
             ]
             .spacing(10)
-            .align_x(Center)
-            .into();
+            .align_x(Center);
+            if q.suggested.is_some() {
+                asked = asked.push(
+                    row![
+                        text("Save into:"),
+                        text_input("Folder", &self.save_into).id("save-into").on_input(Message::SaveInto),
+                        button(text("Choose…")).on_press(Message::PickFolder).style(button::secondary),
+                    ]
+                    .spacing(8)
+                    .align_y(Center),
+                );
+            }
+            if let Some(e) = &self.save_error {
+                asked = asked.push(text(e.clone()).style(text::danger));
+            }
+            return asked
+                .push(
+                    row![
+                        button(text("Allow")).on_press(Message::Answer(true)).style(button::success),
+                        button(text("Deny")).on_press(Message::Answer(false)).style(button::secondary)
+                    ]
+                    .spacing(12),
+                )
+                .into();
         }
         let doing = if self.consent.control {
             "is controlling"
@@ -310,10 +404,22 @@ impl Window {
             buttons = buttons.push(button(text("Stop control")).on_press(Message::StopControl));
         }
         buttons = buttons.push(button(text("End session")).on_press(Message::End).style(button::danger));
+        let clipboard = row![
+            checkbox(self.clipboard.to_technician)
+                .label("Send my copies to the technician")
+                .on_toggle(Message::ClipboardOut)
+                .text_size(13),
+            checkbox(self.clipboard.from_technician)
+                .label("Take the technician's copies")
+                .on_toggle(Message::ClipboardIn)
+                .text_size(13),
+        ]
+        .spacing(16);
         let banner = column![
             text(format!("{} {doing} your screen", self.who())).size(20),
             text(self.path.map(path_line).unwrap_or_default()).size(13),
-            buttons
+            buttons,
+            clipboard,
         ]
         .spacing(10)
         .width(Fill)

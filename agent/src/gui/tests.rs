@@ -43,6 +43,7 @@ fn deny_answers_no_and_keeps_input_blocked() {
     w.update(Message::Ask(Question {
         who,
         what: Permission::Control,
+        suggested: None,
         reply: Reply(Arc::new(Mutex::new(Some(tx)))),
     }));
     {
@@ -51,7 +52,7 @@ fn deny_answers_no_and_keeps_input_blocked() {
         assert!(ui.find("acid amber atlas bear").is_ok());
     }
     assert!(click(&mut w, "Deny").is_empty());
-    assert_eq!(rx.try_recv(), Ok(false));
+    assert_eq!(rx.try_recv(), Ok(None));
     assert!(!w.consent.control);
     let mut ui = simulator(w.view());
     assert!(ui.find("Alice (Acme IT) is viewing your screen").is_ok());
@@ -147,4 +148,51 @@ fn a_transfer_shows_its_progress_and_can_be_cancelled() {
     let mut ui = simulator(w.view());
     assert!(ui.find("Stopped: cancelled").is_ok());
     assert!(ui.find("Cancel").is_err());
+}
+
+fn offer(w: &mut Window, suggested: &std::path::Path) -> std::sync::mpsc::Receiver<Option<Destination>> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let who = Asker { technician: "Alice".into(), organisation: String::new(), sas: "acid".into() };
+    w.update(Message::Ask(Question {
+        who,
+        what: Permission::Receive { name: "fix.sh".into(), size: 21, folder: "Downloads".into() },
+        suggested: Some(suggested.to_path_buf()),
+        reply: Reply(Arc::new(Mutex::new(Some(tx)))),
+    }));
+    rx
+}
+
+#[test]
+fn the_customer_chooses_where_a_file_goes() {
+    let downloads = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let mut w = live(Consent { view: true, control: false });
+    // Allowed as suggested: into Downloads.
+    let rx = offer(&mut w, downloads.path());
+    assert_eq!(w.save_into, downloads.path().display().to_string());
+    {
+        let mut ui = simulator(w.view());
+        assert!(
+            ui.find("Alice (Acme IT) asks to send you the file “fix.sh” (21 bytes) into Downloads.").is_ok()
+        );
+        assert!(ui.find("Choose…").is_ok());
+    }
+    click(&mut w, "Allow");
+    assert_eq!(rx.try_recv(), Ok(Some(Destination::Suggested)));
+    // A folder that does not exist keeps the question open with a reason.
+    let rx = offer(&mut w, downloads.path());
+    w.update(Message::SaveInto("/no/such/folder".into()));
+    click(&mut w, "Allow");
+    assert!(rx.try_recv().is_err(), "answered into a folder that does not exist");
+    assert_eq!(w.save_error.as_deref(), Some("“/no/such/folder” is not a folder on this computer"));
+    // The picker's choice is used.
+    assert_eq!(click(&mut w, "Choose…"), vec![Action::PickFolder("/no/such/folder".into())]);
+    w.update(Message::Picked(Some(elsewhere.path().to_path_buf())));
+    assert_eq!(w.save_error, None);
+    click(&mut w, "Allow");
+    assert_eq!(rx.try_recv(), Ok(Some(Destination::Chosen(elsewhere.path().to_path_buf()))));
+    // Deny is no whatever the folder says.
+    let rx = offer(&mut w, downloads.path());
+    click(&mut w, "Deny");
+    assert_eq!(rx.try_recv(), Ok(None));
 }

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use iced::{Element, Subscription, Task, keyboard};
+use tether_clipboard::{Arboard, Watcher};
 use tether_protocol::code::PairingCode;
 use tether_transport::TransportError;
 use tether_transport::signal_client::ServerTrust;
@@ -77,6 +78,8 @@ struct App {
     dash: dashboard::Dashboard,
     sessions: Vec<Running>,
     next_id: u64,
+    /// The technician's clipboard, shared with the session on screen.
+    clipboard: Option<Watcher>,
 }
 
 /// Everything that happens in the window.
@@ -97,6 +100,12 @@ pub enum Message {
     CodeMade(Result<(Slot<Technician>, PairingCode, Duration), String>),
     /// The customer connected, or it failed.
     Connected(Result<Slot<LiveSession>, String>),
+    /// A listing of the customer's folder arrived for session `id`.
+    Listed(
+        u64,
+        Option<tether_protocol::files::RelPath>,
+        Result<Vec<tether_protocol::channel::files::Entry>, String>,
+    ),
     /// An input or control message went out, or failed.
     Sent(Result<(), String>),
     /// This session is over.
@@ -132,6 +141,7 @@ impl App {
             dash: dashboard::Dashboard::new(String::new(), Instant::now()),
             sessions: Vec::new(),
             next_id: 1,
+            clipboard: Watcher::start(Box::new(Arboard::open)).ok(),
         };
         let task = if app.opts.password.is_some() {
             app.log_in()
@@ -301,7 +311,22 @@ impl App {
                     Some(session::Event::SendFile(path)) => r.transfers.send(&path),
                     Some(session::Event::Fetch(path)) => r.transfers.fetch(&path),
                     Some(session::Event::Cancel(transfer)) => r.transfers.cancel(transfer),
+                    Some(session::Event::List(path)) => {
+                        let files = r.transfers.files();
+                        return Task::perform(
+                            async move {
+                                let listed = files.list(path.clone()).await.map_err(|e| e.to_string());
+                                (path, listed)
+                            },
+                            move |(path, listed)| Message::Listed(id, path, listed),
+                        );
+                    }
                     None => {}
+                }
+            }
+            Message::Listed(id, path, listed) => {
+                if let Some(r) = self.running(id) {
+                    r.screen.browser.listed(path.as_ref(), listed);
                 }
             }
             Message::Sent(Err(why)) => tracing::warn!("could not send to the customer: {why}"),
@@ -366,8 +391,27 @@ impl App {
         for r in &mut self.sessions {
             r.refresh(shown == Some(r.id));
         }
+        self.share_clipboard(shown);
         if matches!(self.screen, Screen::Dashboard) {
             self.dash.live = self.sessions.iter().map(|r| (r.id, r.summary())).collect();
+        }
+    }
+
+    /// The technician's copies go to the session on screen (nowhere when
+    /// none is), and that session's customer's copies land here.
+    fn share_clipboard(&mut self, shown: Option<u64>) {
+        let Some(board) = &mut self.clipboard else { return };
+        while let Ok(clip) = board.copied.try_recv() {
+            if let Some(r) = self.sessions.iter().find(|r| Some(r.id) == shown && r.screen.ended.is_none()) {
+                println!("clipboard: to the customer ({})", tether_clipboard::describe(&clip));
+                r.act(Act::Clipboard(clip));
+            }
+        }
+        for r in &mut self.sessions {
+            if let Some(clip) = r.incoming_clip.take() {
+                println!("clipboard: applied the customer's {}", tether_clipboard::describe(&clip));
+                let _ = board.apply.try_send(clip);
+            }
         }
     }
 

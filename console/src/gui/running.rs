@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use iced::Task;
 use iced::widget::image;
+use tether_protocol::channel::clipboard::Clip;
 use tether_protocol::channel::input::ConsoleToAgent;
 use tether_protocol::signal::{PathInfo, SessionOutcome, SessionSummary};
 use tokio::sync::mpsc;
@@ -32,6 +33,8 @@ pub enum Act {
     Chat(String),
     /// Send input.
     Input(ConsoleToAgent),
+    /// Put this on the customer's clipboard (if they allow it).
+    Clipboard(Clip),
     /// End the session.
     End,
 }
@@ -51,6 +54,11 @@ pub struct Running {
     path: PathInfo,
     /// File transfers, each a task of its own.
     pub transfers: Transfers,
+    /// The customer's clipboard changes seen so far.
+    clips_seen: u64,
+    /// The customer's latest copy, while this session is on screen, for
+    /// the technician's clipboard.
+    pub incoming_clip: Option<Clip>,
 }
 
 impl Running {
@@ -80,6 +88,8 @@ impl Running {
             started: unix_now(),
             path,
             transfers,
+            clips_seen: 0,
+            incoming_clip: None,
         };
         (running, Task::run(worker(id, live, rx), |m| m))
     }
@@ -174,6 +184,13 @@ impl Running {
             self.rate = (v.frames, v.bytes, Instant::now());
             println!("{}", v.stats_line(view.status.fps, view.status.kbps));
         }
+        if v.clipboard.1 != self.clips_seen {
+            self.clips_seen = v.clipboard.1;
+            // Only the session on screen fills the technician's clipboard.
+            if visible {
+                self.incoming_clip.clone_from(&v.clipboard.0);
+            }
+        }
         view.reconnecting = v.stalled;
         if let Some(why) = &v.ended {
             view.ended = Some(format!("The customer ended the session: {why}"));
@@ -209,6 +226,7 @@ fn worker(
                 Act::Lossy(allowed) => s.allow_lossy(allowed).await,
                 Act::Chat(line) => s.chat(&line).await,
                 Act::Input(event) => s.input(event).await,
+                Act::Clipboard(clip) => s.copy_to_customer(&clip).await,
                 Act::End => Ok(()),
             };
             Message::Sent(sent.map_err(|e: ConsoleError| e.to_string()))

@@ -8,7 +8,9 @@ use iced::widget::{
 use iced::{Center, Color, ContentFit, Element, Fill, Point, Size, mouse};
 use tether_protocol::channel::control::Consent;
 use tether_protocol::channel::input::{Action, ConsoleToAgent, MouseButton};
+use tether_protocol::files::RelPath;
 
+use super::browser::{self, Browser};
 use crate::mapping::Fit;
 use crate::session::{ChatAuthor, ChatLine};
 use crate::transfers::Shown;
@@ -49,6 +51,8 @@ pub struct Session {
     pub transfers: Vec<Shown>,
     /// The desk's canned chat replies.
     pub canned: Vec<String>,
+    /// The customer's shared folders.
+    pub browser: Browser,
     draft: String,
     send_path: String,
     fetch_path: String,
@@ -94,6 +98,8 @@ pub enum Message {
     Cancel(u32),
     /// Put canned reply N in the chat draft.
     Canned(usize),
+    /// In the shared-folder browser.
+    Browser(browser::Message),
 }
 
 /// What the app must do.
@@ -119,6 +125,9 @@ pub enum Event {
     Fetch(String),
     /// Stop this transfer.
     Cancel(u32),
+    /// List this shared folder of the customer's (the shared folders when
+    /// `None`).
+    List(Option<RelPath>),
 }
 
 impl Session {
@@ -135,6 +144,7 @@ impl Session {
             monitors: (Vec::new(), 0),
             transfers: Vec::new(),
             canned: Vec::new(),
+            browser: Browser::default(),
             draft: String::new(),
             send_path: String::new(),
             fetch_path: String::new(),
@@ -179,6 +189,12 @@ impl Session {
                 return (!path.trim().is_empty()).then_some(Event::Fetch(path));
             }
             Message::Cancel(id) => return Some(Event::Cancel(id)),
+            Message::Browser(m) => {
+                return self.browser.update(m).map(|e| match e {
+                    browser::Event::List(path) => Event::List(path),
+                    browser::Event::Fetch(path) => Event::Fetch(path.to_string()),
+                });
+            }
             Message::Canned(i) => {
                 if let Some(text) = self.canned.get(i) {
                     self.draft.clone_from(text);
@@ -222,6 +238,7 @@ impl Session {
             | Message::FetchPath(_)
             | Message::FetchFile
             | Message::Cancel(_)
+            | Message::Browser(_)
             | Message::Canned(_) => None,
         }
     }
@@ -309,6 +326,7 @@ impl Session {
                 .id("fetch-path")
                 .on_input(Message::FetchPath)
                 .on_submit(Message::FetchFile),
+            self.browser.view().map(Message::Browser),
             rows,
         ]
         .spacing(6)

@@ -13,6 +13,10 @@
 //! Fetching from the customer: the console sends `Fetch`; the agent asks,
 //! then offers the file with `Offer` under the same id, and the roles above
 //! swap. Either side may `Cancel` at any time, with a reason.
+//!
+//! Browsing: the console sends `List` for a folder the customer shares (or
+//! for the list of shared folders) and the agent answers one page of it
+//! with `Listing`; long folders take several pages.
 
 use serde::{Deserialize, Serialize};
 
@@ -119,6 +123,37 @@ impl Transfer {
     }
 }
 
+/// Entries a folder listing gives at most, over all its pages.
+pub const MAX_LISTED: u32 = 10_000;
+/// Bytes of entries the agent puts in one page, well inside the files
+/// channel's 64 KiB messages.
+pub const LISTING_PAGE_BYTES: usize = 48 * 1024;
+
+/// One file or folder in a listing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Its name.
+    pub name: FileName,
+    /// A folder, not a file.
+    pub folder: bool,
+    /// Bytes, for files.
+    pub size: u64,
+    /// Last change, in seconds since 1970, if known.
+    pub modified: Option<u64>,
+}
+
+/// One page of a folder, or why it cannot be listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listing {
+    /// The request.
+    pub id: TransferId,
+    /// The entries from the asked-for position on, folders first, then by
+    /// name; or why not (said plainly, at most [`MAX_REASON_BYTES`]).
+    pub entries: Result<Vec<Entry>, String>,
+    /// Entries in the whole folder (at most [`MAX_LISTED`]).
+    pub total: u32,
+}
+
 /// Console to agent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ConsoleToAgent {
@@ -134,6 +169,16 @@ pub enum ConsoleToAgent {
     },
     /// About a transfer in progress.
     Transfer(Transfer),
+    /// What a shared folder holds: the shared folders themselves when
+    /// `path` is `None`, entries from position `from` on.
+    List {
+        /// The request, numbered like transfers.
+        id: TransferId,
+        /// A shared folder's name, then folders under it.
+        path: Option<RelPath>,
+        /// The first entry wanted.
+        from: u32,
+    },
 }
 
 /// Agent to console.
@@ -141,6 +186,8 @@ pub enum ConsoleToAgent {
 pub enum AgentToConsole {
     /// The file asked for with `Fetch`, once the customer agreed.
     Offer(Offer),
+    /// A page of the folder asked for with `List`.
+    Listing(Listing),
     /// About a transfer in progress.
     Transfer(Transfer),
 }
@@ -237,7 +284,7 @@ mod tests {
                 Transfer::Verified { id, through: n },
                 Transfer::Resend { id, chunk: n },
                 Transfer::Complete { id },
-                Transfer::Cancel { id, reason: CancelReason::Failed(why) },
+                Transfer::Cancel { id, reason: CancelReason::Failed(why.clone()) },
                 Transfer::Cancel { id, reason: CancelReason::DiskFull },
             ] {
                 prop_assert_eq!(t.id(), id);
@@ -245,6 +292,11 @@ mod tests {
                 round_trip(&ConsoleToAgent::Transfer(t));
             }
             round_trip(&Chunk { index: n, hash: [9; 32], data: vec![1, 2, 3] });
+            round_trip(&ConsoleToAgent::List { id, path: RelPath::parse("Shared/a").ok(), from: id });
+            round_trip(&ConsoleToAgent::List { id, path: None, from: 0 });
+            let entry = Entry { name: FileName::new("b.txt").unwrap(), folder: false, size, modified: Some(n) };
+            round_trip(&AgentToConsole::Listing(Listing { id, entries: Ok(vec![entry]), total: 1 }));
+            round_trip(&AgentToConsole::Listing(Listing { id, entries: Err(why.clone()), total: 0 }));
         }
 
         #[test]

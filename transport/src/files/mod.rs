@@ -76,6 +76,9 @@ pub enum FileError {
     /// The file to send cannot be sent as it is.
     #[error("{0}")]
     Unsendable(String),
+    /// The other side refused the request, saying why.
+    #[error("the customer's computer refused: {0}")]
+    Refused(String),
     /// The session used up its 255 data streams.
     #[error("this session cannot start more transfers; start a new session")]
     NoStreams,

@@ -53,7 +53,7 @@ async fn dispatch_agent(
             msg::ConsoleToAgent::Offer(o) => {
                 let _ = offers.send(o);
             }
-            msg::ConsoleToAgent::Fetch { .. } => {}
+            msg::ConsoleToAgent::Fetch { .. } | msg::ConsoleToAgent::List { .. } => {}
         }
     }
     hub.close();
