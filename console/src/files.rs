@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tether_protocol::channel::clip_to;
 use tether_protocol::channel::files::{
@@ -222,33 +222,4 @@ async fn dispatch(
     hub.close();
     fetches.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
     listings.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
-}
-
-/// Rate and time left, from successive looks at a transfer's status. It
-/// starts once the receiver accepted, from the bytes already there (a
-/// resumed transfer's are not this attempt's speed).
-#[derive(Debug, Default)]
-pub struct Meter {
-    start: std::sync::OnceLock<(Instant, u64)>,
-}
-
-impl Meter {
-    /// A line like "42% 11.3 MB/s, 4 s left".
-    #[must_use]
-    pub fn line(&self, status: Status) -> String {
-        if status.size == 0 {
-            return "waiting for the customer".to_owned();
-        }
-        let (start, from) = *self.start.get_or_init(|| (Instant::now(), status.done));
-        let elapsed = start.elapsed().as_secs_f64().max(1e-3);
-        let rate = status.done.saturating_sub(from) as f64 / elapsed;
-        let percent = (status.done * 100).checked_div(status.size).unwrap_or(100);
-        let left = if rate > 0.0 {
-            let secs = (status.size.saturating_sub(status.done)) as f64 / rate;
-            format!("{} s left", Duration::from_secs_f64(secs.min(1e7)).as_secs())
-        } else {
-            "waiting".to_owned()
-        };
-        format!("{percent}% {:.1} MB/s, {left}", rate / 1e6)
-    }
 }

@@ -7,9 +7,10 @@ use tether_protocol::channel::input::{Action, ConsoleToAgent};
 use tether_transport::files::{FileError, Status};
 use tokio::sync::watch;
 
-use crate::files::{Meter, Moved};
+use crate::files::Moved;
 use tether_protocol::channel::clipboard::Clip;
 use tether_protocol::files::RelPath;
+use tether_transport::files::Meter;
 
 use crate::script::Command;
 use crate::session::{ConsoleError, LiveSession};

@@ -10,7 +10,8 @@ use tether_protocol::files::RelPath;
 use tether_transport::files::Status;
 use tokio::sync::watch;
 
-use crate::files::{Files, Meter, Moved};
+use crate::files::{Files, Moved};
+use tether_transport::files::Meter;
 
 /// How a transfer ended: where the file is, or why it failed.
 pub type Outcome = Result<String, String>;

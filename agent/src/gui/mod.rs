@@ -16,6 +16,7 @@ use crate::clipboard::ClipboardPolicy;
 use crate::consent::{Asker, ConsentAsker, Destination, Permission, human_size};
 use crate::files::{Progress, Shown};
 use crate::session::{AgentEvent, Command, EndReason};
+use tether_transport::files::{Meter, Status};
 
 /// A reply the window owes to a waiting consent question: no, or yes and
 /// (for a file coming in) where it goes.
@@ -107,8 +108,8 @@ pub struct Window {
     pub chat: Vec<ChatEntry>,
     /// The path the session runs on, once connected.
     pub path: Option<PathInfo>,
-    /// File transfers, oldest first.
-    pub transfers: Vec<(Shown, Progress)>,
+    /// File transfers, oldest first, each with its rate meter.
+    pub transfers: Vec<(Shown, Progress, Meter)>,
     /// For a file coming in: the folder it will go to, as typed or picked.
     pub save_into: String,
     /// Why the folder typed cannot take the file.
@@ -267,11 +268,11 @@ impl Window {
                 return Some(Action::Command(Command::Clipboard(self.clipboard)));
             }
             Message::Event(AgentEvent::Transfer(shown, progress)) => {
-                match self.transfers.iter_mut().find(|(s, _)| s.id == shown.id) {
+                match self.transfers.iter_mut().find(|(s, _, _)| s.id == shown.id) {
                     // An end is final; a late progress tick does not undo it.
-                    Some((_, p)) if !matches!(p, Progress::Over(_)) => *p = progress,
+                    Some((_, p, _)) if !matches!(p, Progress::Over(_)) => *p = progress,
                     Some(_) => {}
-                    None => self.transfers.push((shown, progress)),
+                    None => self.transfers.push((shown, progress, Meter::default())),
                 }
             }
             Message::Event(AgentEvent::ChatDelivered) => {
@@ -437,7 +438,7 @@ impl Window {
     fn transfer_list(&self) -> Element<'_, Message> {
         self.transfers
             .iter()
-            .fold(column![].spacing(6), |c, (shown, progress)| {
+            .fold(column![].spacing(6), |c, (shown, progress, meter)| {
                 let what = if shown.incoming {
                     format!("Receiving “{}”", shown.name)
                 } else {
@@ -446,7 +447,8 @@ impl Window {
                 let (fraction, line, cancel) = match progress {
                     Progress::Running(done, size) => {
                         let f = if *size == 0 { 0.0 } else { *done as f32 / *size as f32 };
-                        (f, format!("{:.0}% of {}", f * 100.0, human_size(*size)), true)
+                        let status = Status { done: *done, size: *size, resumed: 0 };
+                        (f, format!("{} ({})", meter.line(status), human_size(*size)), true)
                     }
                     Progress::Over(Ok(at)) => (1.0, format!("Done: {at}"), false),
                     Progress::Over(Err(why)) => (0.0, format!("Stopped: {why}"), false),

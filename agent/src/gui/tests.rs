@@ -139,7 +139,7 @@ fn a_transfer_shows_its_progress_and_can_be_cancelled() {
     {
         let mut ui = simulator(w.view());
         assert!(ui.find("Receiving “setup.exe”").is_ok());
-        assert!(ui.find("25% of 2.0 MB").is_ok());
+        assert!(ui.find("25% 0.0 MB/s, waiting (2.0 MB)").is_ok());
     }
     assert_eq!(click(&mut w, "Cancel"), vec![Action::Command(Command::CancelTransfer(4))]);
     w.update(Message::Event(AgentEvent::Transfer(shown.clone(), Progress::Over(Err("cancelled".into())))));

@@ -9,6 +9,7 @@
 //! file data from filling the connection's shared send buffer.
 
 pub mod disk;
+mod meter;
 mod receive;
 mod send;
 
@@ -29,6 +30,7 @@ use crate::TransportError;
 use crate::peer::{ChannelRecv, ChannelSend};
 
 pub use disk::DiskError;
+pub use meter::Meter;
 pub use receive::receive;
 pub use send::{Source, send};
 
