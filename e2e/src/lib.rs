@@ -143,27 +143,22 @@ pub fn console_env(
     data: &Path,
     env: &[(&str, &str)],
 ) -> anyhow::Result<Proc> {
-    Proc::spawn_in(
-        ns,
-        "console",
-        bin("tether-console")?,
-        &[
-            "--headless",
-            "--server",
-            &server.addr,
-            "--server-cert",
-            &server.fingerprint,
-            "--user",
-            user,
-            "--password-stdin",
-            "--data",
-            &data.display().to_string(),
-            "--script",
-            &script.display().to_string(),
-        ],
-        env,
-        &format!("{PASSWORD}\n"),
-    )
+    let mut args = console_args(server, user, data);
+    args.extend(["--script".to_owned(), script.display().to_string()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    Proc::spawn_in(ns, "console", bin("tether-console")?, &args, env, &format!("{PASSWORD}\n"))
+}
+
+/// A headless console's arguments to log in to `server` as `user` (the
+/// password comes on standard input).
+#[must_use]
+pub fn console_args(server: &Rendezvous, user: &str, data: &Path) -> Vec<String> {
+    let data = data.display().to_string();
+    let args = ["--headless", "--server", &server.addr, "--server-cert", &server.fingerprint, "--user", user];
+    args.iter()
+        .map(|a| (*a).to_owned())
+        .chain(["--password-stdin".to_owned(), "--data".to_owned(), data])
+        .collect()
 }
 
 /// Starts an agent on `display` with the given code and `--accept` answer.

@@ -9,6 +9,7 @@ pub mod channel;
 pub mod code;
 pub mod codec;
 pub mod crypt;
+pub mod desk;
 pub mod files;
 pub mod frame;
 pub mod handshake;

@@ -255,6 +255,15 @@ pub enum SignalError {
     /// ICE parameters that are too big or malformed; not forwarded.
     #[error("refused malformed connection candidates: {0}")]
     BadIce(IceParamsError),
+    /// Too many wrong passwords: the account is locked for a while.
+    #[error("too many wrong passwords: this account is locked; try again in {secs} s")]
+    LockedOut {
+        /// Seconds left.
+        secs: u64,
+    },
+    /// The account was disabled by an administrator.
+    #[error("this account is disabled; ask your administrator")]
+    AccountDisabled,
 }
 
 /// Server to client.

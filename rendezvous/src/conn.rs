@@ -11,7 +11,10 @@ use tether_transport::framed::{FramedRecv, FramedSend};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
-use crate::accounts::verify_password;
+use tether_protocol::channel::clip_to;
+
+use crate::accounts::{hash_password, verify_password};
+use crate::audit::AuditEvent;
 use crate::state::{ConnId, Role, Shared};
 
 /// Messages queued for one client before it counts as not reading.
@@ -95,9 +98,8 @@ async fn request(
     let role = shared.role(id);
     let result = match (msg, role) {
         (ClientToServer::Login { user, password }, Role::Anonymous) => {
-            let ok = login(shared, &user, password).await;
-            match ok {
-                Some((name, organisation)) => {
+            match login(shared, &user, password).await {
+                Ok((name, organisation)) => {
                     info!(technician = %name, "technician logged in");
                     shared.set_role(
                         id,
@@ -105,16 +107,18 @@ async fn request(
                     );
                     Ok(Some(ServerToClient::LoggedIn { name, organisation }))
                 }
-                None => {
+                Err(e) => {
                     *failures += 1;
-                    warn!(user = %user, "failed login");
+                    warn!(user = %user.escape_debug(), "failed login: {e}");
+                    shared.audit(AuditEvent::LoginFailed { user: clip_to(&user, 64).to_owned() });
                     tokio::time::sleep(LOGIN_FAILURE_DELAY).await;
-                    Err(SignalError::BadLogin)
+                    Err(e)
                 }
             }
         }
-        (ClientToServer::CreateCode, Role::Technician { .. }) => {
+        (ClientToServer::CreateCode, Role::Technician { name, .. }) => {
             shared.create_code(id).map(|(nameplate, ttl)| {
+                shared.audit(AuditEvent::CodeMade { technician: name, nameplate: nameplate.get() });
                 Some(ServerToClient::CodeCreated { nameplate, expires_in_secs: ttl.as_secs() })
             })
         }
@@ -148,10 +152,33 @@ async fn request(
     result.unwrap_or_else(|e| Some(ServerToClient::Error(e)))
 }
 
-/// Checks a login off the async threads (argon2 is deliberately slow).
-async fn login(shared: &Shared, user: &str, password: String) -> Option<(String, String)> {
-    let tech = shared.store.technician(user).ok().flatten()?;
-    let hash = tech.password_hash.clone();
+/// A hash no password matches, checked for unknown names so that they
+/// take as long as known ones.
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_password("no account has this password").unwrap_or_default())
+}
+
+/// Checks a login off the async threads (argon2 is deliberately slow):
+/// locked accounts are refused before their password is tried, and a
+/// disabled account is told so only with the right password.
+async fn login(shared: &Shared, user: &str, password: String) -> Result<(String, String), SignalError> {
+    if let Some(left) = shared.locked_out(user) {
+        return Err(SignalError::LockedOut { secs: left.as_secs().max(1) });
+    }
+    let tech = shared.store.technician(user).ok().flatten();
+    let hash = tech.as_ref().map_or_else(|| decoy_hash().to_owned(), |t| t.password_hash.clone());
     let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false);
-    ok.then_some((tech.name, tech.organisation))
+    match tech {
+        Some(t) if ok && t.disabled => Err(SignalError::AccountDisabled),
+        Some(t) if ok => {
+            shared.login_succeeded(&t.name);
+            Ok((t.name, t.organisation))
+        }
+        Some(t) => {
+            shared.login_failed(&t.name);
+            Err(SignalError::BadLogin)
+        }
+        None => Err(SignalError::BadLogin),
+    }
 }

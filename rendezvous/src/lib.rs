@@ -9,9 +9,12 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod accounts;
+pub mod admin;
+pub mod audit;
 mod bucket;
 mod conn;
 pub mod ice;
+pub mod lockout;
 pub mod nameplates;
 pub mod record;
 mod state;

@@ -9,9 +9,10 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use tether_protocol::channel::chat::MAX_CHAT_BYTES;
+use tether_protocol::desk::FieldSpec;
 use tether_protocol::signal::MAX_CANNED;
-use tether_rendezvous::accounts::hash_password;
-use tether_rendezvous::record::{Technician, unix_now};
+use tether_rendezvous::admin::{self, NewTechnician};
+use tether_rendezvous::record::AccountRole;
 use tether_rendezvous::store::{SledStore, Store};
 use tether_rendezvous::{
     Config, DEFAULT_CODE_TTL, DEFAULT_ICE_TTL, DEFAULT_TURN_RATE, Server, TurnMode, open_store,
@@ -72,6 +73,16 @@ enum Command {
         #[command(subcommand)]
         action: TechnicianCmd,
     },
+    /// Manage desks: the queues customers ask for help in.
+    Desk {
+        #[command(subcommand)]
+        action: DeskCmd,
+    },
+    /// Check or list the audit log.
+    Audit {
+        #[command(subcommand)]
+        action: AuditCmd,
+    },
     /// List session records.
     Sessions,
     /// Manage the canned chat replies technicians pick from.
@@ -108,11 +119,67 @@ enum TechnicianCmd {
         /// Organisation shown to customers.
         #[arg(long, default_value = "")]
         organisation: String,
+        /// technician, supervisor or admin.
+        #[arg(long, default_value = "technician")]
+        role: AccountRole,
+        /// A desk whose queue the technician serves; repeat for more.
+        #[arg(long = "desk", value_name = "DESK")]
+        desks: Vec<String>,
         /// Read the password from the first line of standard input.
         #[arg(long)]
         password_stdin: bool,
     },
-    /// List technicians.
+    /// Change a technician's role or desks.
+    Update {
+        /// Login name.
+        name: String,
+        /// technician, supervisor or admin.
+        #[arg(long)]
+        role: Option<AccountRole>,
+        /// The desks, replacing the ones before; repeat for more.
+        #[arg(long = "desk", value_name = "DESK")]
+        desks: Vec<String>,
+        /// Take the technician out of every desk.
+        #[arg(long, conflicts_with = "desks")]
+        no_desks: bool,
+    },
+    /// Stop a technician from logging in (their records stay).
+    Disable {
+        /// Login name.
+        name: String,
+    },
+    /// Let a disabled technician log in again.
+    Enable {
+        /// Login name.
+        name: String,
+    },
+    /// List technicians: name, organisation, role, desks, state.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum DeskCmd {
+    /// Add a desk.
+    Add {
+        /// Its name.
+        name: String,
+        /// A field customers fill in: KEY:LABEL:required|optional:MAX[:PATTERN];
+        /// repeat for more, in order.
+        #[arg(long = "field", value_name = "SPEC")]
+        fields: Vec<String>,
+        /// Seconds a request waits before the customer is told nobody answered.
+        #[arg(long, default_value_t = 600)]
+        timeout: u64,
+    },
+    /// List desks: name, timeout, fields.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCmd {
+    /// Check the chain; names the first entry that was changed or removed.
+    Verify,
+    /// Print every entry.
     List,
 }
 
@@ -184,29 +251,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 ice_ttl: Duration::from_secs(cli.turn_credential_ttl),
             })
         }
-        Some(Command::Technician { action: TechnicianCmd::Add { name, organisation, password_stdin } }) => {
-            let name = name.trim();
-            if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
-                bail!("a technician name has 1 to 64 printable characters");
-            }
-            let password = read_password(*password_stdin)?;
-            let password_hash = hash_password(&password)?;
-            let store = open_store(&dir)?;
-            store.add_technician(&Technician {
-                name: name.to_owned(),
-                organisation: organisation.clone(),
-                password_hash,
-                created: unix_now(),
-            })?;
-            println!("technician {name} added");
-            Ok(())
-        }
-        Some(Command::Technician { action: TechnicianCmd::List }) => {
-            for t in open_store(&dir)?.technicians()? {
-                println!("{}\t{}", t.name, t.organisation);
-            }
-            Ok(())
-        }
+        Some(Command::Technician { action }) => technician(&open_store(&dir)?, action),
+        Some(Command::Desk { action }) => desk(&open_store(&dir)?, action),
+        Some(Command::Audit { action }) => audit(&open_store(&dir)?, action),
         Some(Command::Sessions) => {
             println!("id\ttechnician\tnameplate\tstarted\tended\tpath\tbytes\toutcome\tconsent\tchat\tfiles");
             for r in open_store(&dir)?.sessions()? {
@@ -253,6 +300,65 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn technician(store: &SledStore, action: &TechnicianCmd) -> anyhow::Result<()> {
+    match action {
+        TechnicianCmd::Add { name, organisation, role, desks, password_stdin } => {
+            let password = read_password(*password_stdin)?;
+            let new = NewTechnician {
+                name: name.clone(),
+                organisation: organisation.clone(),
+                role: *role,
+                desks: desks.clone(),
+                password,
+            };
+            admin::add_technician(store, new)?;
+            println!("technician {name} added");
+        }
+        TechnicianCmd::Update { name, role, desks, no_desks } => {
+            let desks = (*no_desks || !desks.is_empty()).then(|| desks.clone());
+            let t = admin::update_technician(store, name, *role, desks, None)?;
+            println!("technician {name}: {}, desks {}", t.role, t.desks.join(","));
+        }
+        TechnicianCmd::Disable { name } | TechnicianCmd::Enable { name } => {
+            let disable = matches!(action, TechnicianCmd::Disable { .. });
+            admin::update_technician(store, name, None, None, Some(disable))?;
+            println!("technician {name} {}", if disable { "disabled" } else { "enabled" });
+        }
+        TechnicianCmd::List => admin::technician_lines(store)?.iter().for_each(|l| println!("{l}")),
+    }
+    Ok(())
+}
+
+fn desk(store: &SledStore, action: &DeskCmd) -> anyhow::Result<()> {
+    match action {
+        DeskCmd::Add { name, fields, timeout } => {
+            let fields = fields.iter().map(|f| FieldSpec::parse(f)).collect::<Result<Vec<_>, _>>()?;
+            admin::add_desk(store, name, fields, *timeout)?;
+            println!("desk {name} added");
+        }
+        DeskCmd::List => admin::desk_lines(store)?.iter().for_each(|l| println!("{l}")),
+    }
+    Ok(())
+}
+
+fn audit(store: &SledStore, action: &AuditCmd) -> anyhow::Result<()> {
+    match action {
+        AuditCmd::Verify => {
+            let n = admin::verify_audit(store)?;
+            println!("audit log intact: {n} entries");
+        }
+        AuditCmd::List => {
+            for (seq, entry) in store.audit_log()? {
+                match entry {
+                    Some(e) => println!("{}\t{}\t{}", e.seq, e.at, e.event),
+                    None => println!("{seq}\t-\t(unreadable)"),
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn canned(store: &SledStore, action: &CannedCmd) -> anyhow::Result<()> {

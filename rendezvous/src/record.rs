@@ -1,7 +1,40 @@
-//! What the server keeps: technician accounts and session records.
+//! What the server keeps: technician accounts, desks and session records.
 
 use serde::{Deserialize, Serialize};
 use tether_protocol::signal::{CandidateKind, PathInfo, PathKind, SessionOutcome, SessionSummary};
+
+/// What an account may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum AccountRole {
+    /// Takes sessions: codes, and the queues of their desks.
+    Technician,
+    /// A technician who may also watch their desks' sessions.
+    Supervisor,
+    /// May also manage accounts and desks.
+    Admin,
+}
+
+impl std::str::FromStr for AccountRole {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "technician" => Ok(Self::Technician),
+            "supervisor" => Ok(Self::Supervisor),
+            "admin" => Ok(Self::Admin),
+            _ => Err(format!("a role is technician, supervisor or admin, not {s:?}")),
+        }
+    }
+}
+
+impl std::fmt::Display for AccountRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Technician => "technician",
+            Self::Supervisor => "supervisor",
+            Self::Admin => "admin",
+        })
+    }
+}
 
 /// A technician account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -13,6 +46,56 @@ pub struct Technician {
     /// argon2id hash in PHC string form.
     pub password_hash: String,
     /// When the account was made (Unix seconds).
+    pub created: u64,
+    /// What the account may do.
+    pub role: AccountRole,
+    /// The desks whose queues it serves, by name.
+    pub desks: Vec<String>,
+    /// Disabled accounts cannot log in; their records stay.
+    pub disabled: bool,
+}
+
+/// A technician account as stored before roles and desks.
+#[derive(Deserialize)]
+struct TechnicianV1 {
+    name: String,
+    organisation: String,
+    password_hash: String,
+    created: u64,
+}
+
+impl Technician {
+    /// Decodes a stored account, of this version or the one before (which
+    /// becomes a technician in no desk).
+    #[must_use]
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
+        postcard::from_bytes(bytes).ok().or_else(|| {
+            let v1: TechnicianV1 = postcard::from_bytes(bytes).ok()?;
+            Some(Self {
+                name: v1.name,
+                organisation: v1.organisation,
+                password_hash: v1.password_hash,
+                created: v1.created,
+                role: AccountRole::Technician,
+                desks: Vec::new(),
+                disabled: false,
+            })
+        })
+    }
+}
+
+/// A service desk: a queue of help requests, with the fields its customers
+/// fill in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Desk {
+    /// Its name, as technicians and customers pick it.
+    pub name: String,
+    /// The fields customers fill in, in order.
+    pub fields: Vec<tether_protocol::desk::FieldSpec>,
+    /// Seconds a request waits for a technician before the customer is
+    /// told nobody answered.
+    pub timeout_secs: u64,
+    /// When it was made (Unix seconds).
     pub created: u64,
 }
 

@@ -13,7 +13,9 @@ use tether_protocol::signal::{
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
+use crate::audit::AuditEvent;
 use crate::ice::IceIssuer;
+use crate::lockout::Lockout;
 use crate::nameplates::Nameplates;
 use crate::record::{
     ChatLine, ConsentEvent, FileMoved, MAX_RECORD_CHAT, MAX_RECORD_FILES, MAX_RECORD_LINE, Outcome,
@@ -68,6 +70,7 @@ pub(crate) struct Shared {
     epoch: Instant,
     inner: Mutex<Inner>,
     ice: IceIssuer,
+    lockout: Mutex<Lockout>,
 }
 
 impl Shared {
@@ -78,7 +81,13 @@ impl Shared {
             nameplates: Nameplates::new(code_ttl),
             sessions: HashMap::new(),
         };
-        Self { store, epoch: Instant::now(), inner: Mutex::new(inner), ice: IceIssuer::None }
+        Self {
+            store,
+            epoch: Instant::now(),
+            inner: Mutex::new(inner),
+            ice: IceIssuer::None,
+            lockout: Mutex::new(Lockout::default()),
+        }
     }
 
     /// Hands sessions STUN/TURN servers from `ice`.
@@ -93,6 +102,38 @@ impl Shared {
 
     fn now(&self) -> Duration {
         self.epoch.elapsed()
+    }
+
+    /// Writes a security event to the audit log (durably, before the
+    /// caller answers anyone).
+    pub(crate) fn audit(&self, event: AuditEvent) {
+        if let Err(e) = self.store.append_audit(unix_now(), event) {
+            warn!("could not write to the audit log: {e}");
+        }
+    }
+
+    fn lockout(&self) -> MutexGuard<'_, Lockout> {
+        self.lockout.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// How long `user` stays locked out, if it is.
+    pub(crate) fn locked_out(&self, user: &str) -> Option<Duration> {
+        self.lockout().locked(user, self.now())
+    }
+
+    /// Counts a wrong password for an existing account.
+    pub(crate) fn login_failed(&self, user: &str) {
+        let locked = self.lockout().failed(user, self.now());
+        if let Some(lock) = locked {
+            warn!(user, "too many wrong passwords; the account is locked for {} s", lock.as_secs());
+            self.audit(AuditEvent::LockedOut { user: user.to_owned(), secs: lock.as_secs() });
+        }
+    }
+
+    /// A right password.
+    pub(crate) fn login_succeeded(&self, user: &str) {
+        self.lockout().succeeded(user);
+        self.audit(AuditEvent::LoginOk { user: user.to_owned() });
     }
 
     fn persist(&self, record: Option<SessionRecord>) -> Result<(), SignalError> {
@@ -217,6 +258,7 @@ impl Shared {
         if let PeerSignal::Ice(params) = &signal {
             params.check().map_err(SignalError::BadIce)?;
         }
+        let mut burned = None;
         let record = {
             let mut g = self.lock();
             let sid = g.conns.get(&id).and_then(|c| c.session).ok_or(SignalError::Unexpected)?;
@@ -227,6 +269,10 @@ impl Shared {
                 live.record.outcome = Outcome::WrongCode;
                 live.record.ended = Some(unix_now());
                 record = Some(live.record.clone());
+                burned = Some(AuditEvent::CodeBurned {
+                    technician: live.record.technician.clone(),
+                    nameplate: live.record.nameplate,
+                });
                 let plate = Nameplate::new(live.record.nameplate);
                 if let (Some(c), Some(nameplate)) = (g.conns.get(&console), plate) {
                     let _ = c.tx.try_send(ServerToClient::CodeBurned { nameplate });
@@ -239,14 +285,16 @@ impl Shared {
             }
             record
         };
-        if record.is_some() {
+        if let Some(event) = burned {
             warn!("a wrong code was entered; the code is burned");
+            self.audit(event);
         }
         self.persist(record)
     }
 
     /// Adds a report to the connection's session record.
     pub(crate) fn report(&self, id: ConnId, report: SessionReport) -> Result<(), SignalError> {
+        let mut event = None;
         let record = {
             let mut g = self.lock();
             let sid = g.conns.get(&id).and_then(|c| c.session).ok_or(SignalError::Unexpected)?;
@@ -256,6 +304,7 @@ impl Shared {
             match report {
                 SessionReport::Consent { view, control, preset } if !from_console => {
                     r.consent.push(ConsentEvent { at: unix_now(), view, control, preset });
+                    event = Some(AuditEvent::Consent { session: sid, view, control });
                 }
                 SessionReport::Connected { path } => r.connected(path, from_console),
                 SessionReport::Ended { bytes_sent, bytes_received } => {
@@ -277,6 +326,12 @@ impl Shared {
                 SessionReport::File { name, size, hash, to_customer } if from_console => {
                     if r.files.len() < MAX_RECORD_FILES {
                         let name = tether_protocol::channel::clip_to(&name, 255).to_owned();
+                        event = Some(AuditEvent::Transfer {
+                            session: sid,
+                            name: name.clone(),
+                            size,
+                            to_customer,
+                        });
                         r.files.push(FileMoved { at: unix_now(), name, size, hash, to_customer });
                     }
                 }
@@ -286,6 +341,9 @@ impl Shared {
             }
             live.record.clone()
         };
+        if let Some(e) = event {
+            self.audit(e);
+        }
         self.persist(Some(record))
     }
 }
