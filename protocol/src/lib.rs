@@ -16,6 +16,7 @@ pub mod handshake;
 pub mod ice;
 pub mod pacing;
 pub mod pake;
+pub mod queue;
 pub mod sas;
 pub mod signal;
 pub mod wire;

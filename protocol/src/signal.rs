@@ -11,13 +11,22 @@
 //! 4. Both: `Relay(Ice)` with ICE credentials and candidates; the server
 //!    checks their sizes before forwarding.
 //! 5. Both: `Report`s for the session record, until the session ends.
+//!
+//! Queue sessions replace steps 1 to 3: the agent asks `DeskInfo`, then
+//! `AskForHelp` → `Queued` (and `QueuePosition` as it moves, or
+//! `NobodyAnswered`); technicians of the desk page through the queue with
+//! `QueuePage` and then hear `QueueAdded` and `QueueRemoved`; `Claim` →
+//! `ClaimGranted` to the first claimer and `Claimed` to the agent, each
+//! with the same fresh pre-shared key for the Noise handshake.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
 use crate::code::Nameplate;
+use crate::desk::FieldSpec;
 use crate::ice::{IceParams, IceParamsError, IceServers};
+use crate::queue::{HelpRequest, QueueItem};
 
 /// Largest signalling message.
 pub const MAX_SIGNAL_MESSAGE: usize = 16 * 1024;
@@ -164,6 +173,27 @@ pub enum ClientToServer {
     RecentSessions,
     /// A logged-in technician asks for the desk's canned chat replies.
     CannedReplies,
+    /// A customer asks what a desk wants to know.
+    DeskInfo {
+        /// The desk.
+        desk: String,
+    },
+    /// A customer asks a desk for help.
+    AskForHelp(HelpRequest),
+    /// The customer withdraws their request.
+    CancelHelp,
+    /// A technician asks for the waiting requests of their desks after
+    /// request number `after` (0 for the start); from then on they hear
+    /// of every change.
+    QueuePage {
+        /// The last request number already seen.
+        after: u64,
+    },
+    /// A technician takes a waiting request.
+    Claim {
+        /// Its number.
+        request: u64,
+    },
 }
 
 /// Most sessions one [`ServerToClient::RecentSessions`] answer holds.
@@ -264,6 +294,18 @@ pub enum SignalError {
     /// The account was disabled by an administrator.
     #[error("this account is disabled; ask your administrator")]
     AccountDisabled,
+    /// No desk of that name.
+    #[error("there is no such desk; check its name")]
+    NoSuchDesk,
+    /// Someone else took the request first, or it was withdrawn.
+    #[error("that request was already taken or withdrawn")]
+    AlreadyClaimed,
+    /// The request belongs to a desk the technician does not serve.
+    #[error("that request is for a desk you do not serve")]
+    NotYourDesk,
+    /// Too many requests are waiting.
+    #[error("too many requests are waiting; try again in a few minutes")]
+    QueueFull,
 }
 
 /// Server to client.
@@ -313,6 +355,64 @@ pub enum ServerToClient {
     RecentSessions(Vec<SessionSummary>),
     /// The canned chat replies, at most [`MAX_CANNED`], in order.
     CannedReplies(Vec<String>),
+    /// What a desk asks customers.
+    DeskInfo {
+        /// The desk.
+        desk: String,
+        /// Its fields, in order.
+        fields: Vec<FieldSpec>,
+        /// Seconds a request waits before nobody answered.
+        timeout_secs: u64,
+    },
+    /// The customer's request was refused; why, for them to fix.
+    HelpRefused(String),
+    /// To the customer: the request waits at this place (1 is next).
+    Queued {
+        /// Its number.
+        request: u64,
+        /// Its place in the desk's queue.
+        position: u32,
+    },
+    /// To the customer: their place changed.
+    QueuePosition(u32),
+    /// To the customer: nobody took the request in the desk's time.
+    NobodyAnswered,
+    /// To the customer: a technician took the request.
+    Claimed {
+        /// Technician's display name.
+        technician: String,
+        /// Technician's organisation.
+        organisation: String,
+        /// STUN/TURN for this session.
+        ice: IceServers,
+        /// The pre-shared key for the Noise handshake.
+        psk: [u8; 32],
+    },
+    /// To a technician: waiting requests after the one asked for, oldest
+    /// first, as many as fit.
+    QueuePage {
+        /// The requests.
+        items: Vec<QueueItem>,
+        /// No more after these.
+        done: bool,
+    },
+    /// To technicians of its desk: a new request.
+    QueueAdded(QueueItem),
+    /// To technicians of its desk: a request was taken, withdrawn or
+    /// timed out.
+    QueueRemoved {
+        /// Its number.
+        request: u64,
+    },
+    /// To the claiming technician: the request is theirs.
+    ClaimGranted {
+        /// What the customer asked.
+        item: QueueItem,
+        /// STUN/TURN for this session.
+        ice: IceServers,
+        /// The pre-shared key for the Noise handshake.
+        psk: [u8; 32],
+    },
 }
 
 /// Most canned replies a server keeps.

@@ -16,6 +16,7 @@ mod conn;
 pub mod ice;
 pub mod lockout;
 pub mod nameplates;
+pub mod queue;
 pub mod record;
 mod state;
 pub mod store;

@@ -1,7 +1,11 @@
 //! What the server keeps: technician accounts, desks and session records.
 
+mod legacy;
+
 use serde::{Deserialize, Serialize};
 use tether_protocol::signal::{CandidateKind, PathInfo, PathKind, SessionOutcome, SessionSummary};
+
+use legacy::{SessionRecordV1, SessionRecordV2, SessionRecordV3};
 
 /// What an account may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -159,7 +163,9 @@ pub enum Outcome {
     Disconnected,
 }
 
-/// The minimal session record.
+/// A session record: who, when, the path, consent, chat, files, and for
+/// queue sessions the request, with the technician's notes and the
+/// customer's survey.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionRecord {
     /// Unique id.
@@ -188,94 +194,49 @@ pub struct SessionRecord {
     pub chat: Vec<ChatLine>,
     /// Files moved.
     pub files: Vec<FileMoved>,
+    /// For a queue session: the request it came from.
+    pub request: Option<RequestInfo>,
+    /// The technician's notes, in order.
+    pub notes: Vec<Note>,
+    /// The customer's answer to the exit survey.
+    pub survey: Option<Survey>,
 }
 
-/// A record as servers before chat and files were kept wrote it.
-#[derive(Deserialize)]
-#[cfg_attr(test, derive(Serialize))]
-struct SessionRecordV2 {
-    id: u64,
-    technician: String,
-    nameplate: u32,
-    started: u64,
-    ended: Option<u64>,
-    path: Option<PathKind>,
-    bytes: u64,
-    consent: Vec<ConsentEvent>,
-    outcome: Outcome,
-    technician_end: Option<CandidateKind>,
-    customer_end: Option<CandidateKind>,
+/// The help request a queue session came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestInfo {
+    /// Its number.
+    pub request: u64,
+    /// The desk.
+    pub desk: String,
+    /// The customer's name.
+    pub customer: String,
+    /// The problem, in their words.
+    pub problem: String,
+    /// The desk's fields as the customer filled them in.
+    pub fields: Vec<(String, String)>,
+    /// When the customer asked (Unix seconds).
+    pub requested: u64,
+    /// When a technician claimed it (Unix seconds).
+    pub claimed: u64,
 }
 
-impl From<SessionRecordV2> for SessionRecord {
-    fn from(v: SessionRecordV2) -> Self {
-        let SessionRecordV2 {
-            id,
-            technician,
-            nameplate,
-            started,
-            ended,
-            path,
-            bytes,
-            consent,
-            outcome,
-            technician_end,
-            customer_end,
-        } = v;
-        Self {
-            id,
-            technician,
-            nameplate,
-            started,
-            ended,
-            path,
-            bytes,
-            consent,
-            outcome,
-            technician_end,
-            customer_end,
-            chat: Vec::new(),
-            files: Vec::new(),
-        }
-    }
+/// A note the technician wrote about the session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    /// When (Unix seconds).
+    pub at: u64,
+    /// The text.
+    pub text: String,
 }
 
-/// A record as servers before the path's ends were kept wrote it. New
-/// fields go at the end, so an old record is a strict prefix of a new one
-/// and never decodes as one by accident.
-#[derive(Deserialize)]
-#[cfg_attr(test, derive(Serialize))]
-struct SessionRecordV1 {
-    id: u64,
-    technician: String,
-    nameplate: u32,
-    started: u64,
-    ended: Option<u64>,
-    path: Option<PathKind>,
-    bytes: u64,
-    consent: Vec<ConsentEvent>,
-    outcome: Outcome,
-}
-
-impl From<SessionRecordV1> for SessionRecord {
-    fn from(v: SessionRecordV1) -> Self {
-        let SessionRecordV1 { id, technician, nameplate, started, ended, path, bytes, consent, outcome } = v;
-        let (technician_end, customer_end) = (None, None);
-        SessionRecordV2 {
-            id,
-            technician,
-            nameplate,
-            started,
-            ended,
-            path,
-            bytes,
-            consent,
-            outcome,
-            technician_end,
-            customer_end,
-        }
-        .into()
-    }
+/// The customer's exit survey.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Survey {
+    /// 1 to 5.
+    pub rating: u8,
+    /// What they wrote, if anything.
+    pub comment: String,
 }
 
 impl SessionRecord {
@@ -296,6 +257,9 @@ impl SessionRecord {
             customer_end: None,
             chat: Vec::new(),
             files: Vec::new(),
+            request: None,
+            notes: Vec::new(),
+            survey: None,
         }
     }
 
@@ -304,6 +268,7 @@ impl SessionRecord {
     pub fn decode(bytes: &[u8]) -> Option<Self> {
         postcard::from_bytes(bytes)
             .ok()
+            .or_else(|| postcard::from_bytes::<SessionRecordV3>(bytes).ok().map(Self::from))
             .or_else(|| postcard::from_bytes::<SessionRecordV2>(bytes).ok().map(Self::from))
             .or_else(|| postcard::from_bytes::<SessionRecordV1>(bytes).ok().map(Self::from))
     }
@@ -394,6 +359,37 @@ mod tests {
             chat: vec![ChatLine { at: 5, from_customer: true, text: "hi".into() }],
             files: vec![FileMoved { at: 6, name: "a".into(), size: 1, hash: [2; 32], to_customer: false }],
             ..read
+        };
+        // A record from before desks, notes and surveys.
+        let v3 = SessionRecordV3 {
+            id: new.id,
+            technician: new.technician.clone(),
+            nameplate: new.nameplate,
+            started: new.started,
+            ended: new.ended,
+            path: new.path,
+            bytes: new.bytes,
+            consent: new.consent.clone(),
+            outcome: new.outcome,
+            technician_end: new.technician_end,
+            customer_end: new.customer_end,
+            chat: new.chat.clone(),
+            files: new.files.clone(),
+        };
+        assert_eq!(SessionRecord::decode(&postcard::to_stdvec(&v3).unwrap()), Some(new.clone()));
+        let new = SessionRecord {
+            request: Some(RequestInfo {
+                request: 3,
+                desk: "billing".into(),
+                customer: "Carol".into(),
+                problem: "printer".into(),
+                fields: vec![("account".into(), "1234".into())],
+                requested: 10,
+                claimed: 12,
+            }),
+            notes: vec![Note { at: 20, text: "replaced the driver".into() }],
+            survey: Some(Survey { rating: 5, comment: "quick".into() }),
+            ..new
         };
         assert_eq!(SessionRecord::decode(&postcard::to_stdvec(&new).unwrap()), Some(new));
         assert_eq!(SessionRecord::decode(b"\xff\xff garbage"), None);
