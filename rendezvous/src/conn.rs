@@ -15,10 +15,11 @@ use tether_protocol::channel::clip_to;
 
 use crate::accounts::{hash_password, verify_password};
 use crate::audit::AuditEvent;
+use crate::record::Technician;
 use crate::state::{ConnId, Role, Shared};
 
 /// Messages queued for one client before it counts as not reading.
-const OUTBOX: usize = 64;
+const OUTBOX: usize = 256;
 /// Failed logins before the connection is closed.
 const MAX_LOGIN_FAILURES: u32 = 5;
 const LOGIN_FAILURE_DELAY: Duration = Duration::from_millis(500);
@@ -99,11 +100,12 @@ async fn request(
     let result = match (msg, role) {
         (ClientToServer::Login { user, password }, Role::Anonymous) => {
             match login(shared, &user, password).await {
-                Ok((name, organisation)) => {
-                    info!(technician = %name, "technician logged in");
+                Ok(t) => {
+                    info!(technician = %t.name, "technician logged in");
+                    let (name, organisation) = (t.name.clone(), t.organisation.clone());
                     shared.set_role(
                         id,
-                        Role::Technician { name: name.clone(), organisation: organisation.clone() },
+                        Role::Technician { name: t.name, organisation: t.organisation, desks: t.desks },
                     );
                     Ok(Some(ServerToClient::LoggedIn { name, organisation }))
                 }
@@ -146,7 +148,20 @@ async fn request(
                 |r| Ok(Some(ServerToClient::CannedReplies(r))),
             )
         }
-        (ClientToServer::RecentSessions | ClientToServer::CannedReplies, _) => Err(SignalError::NotLoggedIn),
+        (ClientToServer::DeskInfo { desk }, Role::Anonymous) => shared.desk_info(&desk).map(Some),
+        (ClientToServer::AskForHelp(ask), Role::Anonymous) => shared.ask_for_help(id, ask).map(Some),
+        (ClientToServer::CancelHelp, Role::Asking) => shared.cancel_help(id).map(|()| None),
+        (ClientToServer::QueuePage { after }, Role::Technician { .. }) => {
+            shared.queue_page(id, after).map(Some)
+        }
+        (ClientToServer::Claim { request }, Role::Technician { .. }) => shared.claim(id, request).map(Some),
+        (
+            ClientToServer::RecentSessions
+            | ClientToServer::CannedReplies
+            | ClientToServer::QueuePage { .. }
+            | ClientToServer::Claim { .. },
+            _,
+        ) => Err(SignalError::NotLoggedIn),
         _ => Err(SignalError::Unexpected),
     };
     result.unwrap_or_else(|e| Some(ServerToClient::Error(e)))
@@ -162,7 +177,7 @@ fn decoy_hash() -> &'static str {
 /// Checks a login off the async threads (argon2 is deliberately slow):
 /// locked accounts are refused before their password is tried, and a
 /// disabled account is told so only with the right password.
-async fn login(shared: &Shared, user: &str, password: String) -> Result<(String, String), SignalError> {
+async fn login(shared: &Shared, user: &str, password: String) -> Result<Technician, SignalError> {
     if let Some(left) = shared.locked_out(user) {
         return Err(SignalError::LockedOut { secs: left.as_secs().max(1) });
     }
@@ -173,7 +188,7 @@ async fn login(shared: &Shared, user: &str, password: String) -> Result<(String,
         Some(t) if ok && t.disabled => Err(SignalError::AccountDisabled),
         Some(t) if ok => {
             shared.login_succeeded(&t.name);
-            Ok((t.name, t.organisation))
+            Ok(t)
         }
         Some(t) => {
             shared.login_failed(&t.name);

@@ -208,9 +208,13 @@ impl Server {
     /// Serves until `shutdown` completes.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
         tokio::pin!(shutdown);
+        // Help requests nobody claimed in time leave the queue.
+        let mut expiry = tokio::time::interval(Duration::from_secs(1));
+        expiry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 () = &mut shutdown => break,
+                _ = expiry.tick() => self.shared.expire_requests(),
                 incoming = self.endpoint.accept() => {
                     let Some(incoming) = incoming else { break };
                     tokio::spawn(conn::serve(Arc::clone(&self.shared), incoming));

@@ -1,5 +1,8 @@
-//! The server's shared state, in one struct: connections, live codes and
-//! live sessions. No lock is held across an await or a disk write.
+//! The server's shared state, in one struct: connections, live codes, the
+//! help-request queue (`help`) and live sessions. No lock is held across
+//! an await or a disk write.
+
+mod help;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -17,6 +20,7 @@ use crate::audit::AuditEvent;
 use crate::ice::IceIssuer;
 use crate::lockout::Lockout;
 use crate::nameplates::Nameplates;
+use crate::queue::Queue;
 use crate::record::{
     ChatLine, ConsentEvent, FileMoved, MAX_RECORD_CHAT, MAX_RECORD_FILES, MAX_RECORD_LINE, Outcome,
     SessionRecord, unix_now,
@@ -34,8 +38,10 @@ pub(crate) type ConnId = u64;
 pub(crate) enum Role {
     /// Not logged in and not joined.
     Anonymous,
-    /// A logged-in technician.
-    Technician { name: String, organisation: String },
+    /// A logged-in technician, serving these desks.
+    Technician { name: String, organisation: String, desks: Vec<String> },
+    /// A customer's agent waiting in the queue.
+    Asking,
     /// A customer's agent.
     Agent,
 }
@@ -45,6 +51,8 @@ struct Conn {
     tx: mpsc::Sender<ServerToClient>,
     role: Role,
     session: Option<u64>,
+    /// A technician who hears every change to their desks' queues.
+    watching: bool,
 }
 
 #[derive(Debug)]
@@ -61,6 +69,7 @@ struct Inner {
     conns: HashMap<ConnId, Conn>,
     nameplates: Nameplates<ConnId>,
     sessions: HashMap<u64, Live>,
+    queue: Queue<ConnId>,
 }
 
 /// Everything the connection tasks share.
@@ -80,6 +89,7 @@ impl Shared {
             conns: HashMap::new(),
             nameplates: Nameplates::new(code_ttl),
             sessions: HashMap::new(),
+            queue: Queue::default(),
         };
         Self {
             store,
@@ -161,7 +171,7 @@ impl Shared {
         let mut g = self.lock();
         let id = g.next_conn;
         g.next_conn += 1;
-        g.conns.insert(id, Conn { tx, role: Role::Anonymous, session: None });
+        g.conns.insert(id, Conn { tx, role: Role::Anonymous, session: None, watching: false });
         id
     }
 
@@ -184,6 +194,12 @@ impl Shared {
             let Some(conn) = g.conns.remove(&id) else {
                 return;
             };
+            if conn.role == Role::Asking
+                && let Some(r) = g.queue.withdraw(&id)
+            {
+                info!(request = r.id, "a waiting customer left");
+                help::left_queue(&g, &r);
+            }
             let Some(sid) = conn.session else { return };
             let Some(live) = g.sessions.remove(&sid) else {
                 return;
@@ -229,7 +245,8 @@ impl Shared {
             let mut g = self.lock();
             let now = self.now();
             let console = g.nameplates.claim(plate, now)?;
-            let Some(Role::Technician { name, organisation }) = g.conns.get(&console).map(|c| c.role.clone())
+            let Some(Role::Technician { name, organisation, .. }) =
+                g.conns.get(&console).map(|c| c.role.clone())
             else {
                 return Err(SignalError::UnknownCode);
             };
@@ -357,7 +374,7 @@ mod tests {
     use tether_protocol::signal::{PathInfo, PathKind, SessionOutcome};
 
     fn technician() -> Role {
-        Role::Technician { name: "alice".into(), organisation: "Acme".into() }
+        Role::Technician { name: "alice".into(), organisation: "Acme".into(), desks: vec![] }
     }
 
     #[test]
