@@ -48,6 +48,9 @@ pub enum AgentError {
     /// Something inside the agent failed.
     #[error("internal error: {0}")]
     Internal(&'static str),
+    /// A help request was refused or timed out; why, for the customer.
+    #[error("{0}")]
+    Help(String),
 }
 
 impl AgentError {

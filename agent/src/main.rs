@@ -13,9 +13,10 @@ use tether_agent::cursor::{CursorSource, XfixesSource};
 use tether_agent::files::{DOWNLOADS, Folders};
 use tether_agent::gui::{self, Action, Message, Window, WindowConsent};
 use tether_agent::input::{EnigoSink, InputSink};
-use tether_agent::session::{self, AgentOptions, Command, EndReason, Platform};
+use tether_agent::session::{self, AgentOptions, Command, EndReason, Join, Platform};
 use tether_protocol::code::PairingCode;
 use tether_protocol::files::FileName;
+use tether_protocol::queue::HelpRequest;
 use tether_transport::pin::KnownServers;
 use tether_transport::signal_client::ServerTrust;
 use tether_transport::tls::Fingerprint;
@@ -29,8 +30,21 @@ struct Cli {
     #[arg(long)]
     server: String,
     /// The code your technician gave you, like 123-4567 (asked if missing).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "desk")]
     code: Option<String>,
+    /// Ask this desk for help and wait for a technician, instead of a code
+    /// (with --name, --problem and the desk's --field answers).
+    #[arg(long, requires_all = ["name", "problem"])]
+    desk: Option<String>,
+    /// Your name, for a help request.
+    #[arg(long, requires = "desk")]
+    name: Option<String>,
+    /// What is wrong, for a help request.
+    #[arg(long, requires = "desk")]
+    problem: Option<String>,
+    /// One of the desk's fields, KEY=VALUE; repeat for more.
+    #[arg(long = "field", value_name = "KEY=VALUE", requires = "desk", value_parser = field)]
+    fields: Vec<(String, String)>,
     /// Answer consent in advance, for scripts: view, view,control, and
     /// files (accept every file offer and request).
     #[arg(long)]
@@ -67,6 +81,12 @@ struct Cli {
     /// Interface scale for the window, from 0.5 to 4 (2 for high-density screens).
     #[arg(long, default_value_t = 1.0, value_parser = scale)]
     scale: f32,
+}
+
+fn field(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.trim().to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("{s:?} is not KEY=VALUE"))
 }
 
 fn scale(s: &str) -> Result<f32, String> {
@@ -170,7 +190,7 @@ impl App {
                 p.events = Some(ev_tx);
                 let opts = AgentOptions {
                     server: self.server.clone(),
-                    code,
+                    join: Join::Code(code),
                     trust: self.trust.clone(),
                     relay_only: self.relay_only,
                     folders: self.folders.clone(),
@@ -215,6 +235,9 @@ fn run() -> anyhow::Result<()> {
         if cli.accept.is_some() {
             anyhow::bail!("--accept answers consent in advance and works only with --headless");
         }
+        if cli.desk.is_some() {
+            anyhow::bail!("asking a desk for help works with --headless for now");
+        }
         let trust = ServerTrust { pinned: cli.server_cert, known: KnownServers::in_dir(&data_dir(&cli)?) };
         let (server, code, scale, relay_only) =
             (cli.server.clone(), cli.code.clone(), cli.scale, cli.relay_only);
@@ -245,9 +268,15 @@ fn run() -> anyhow::Result<()> {
         .run()
         .map_err(|e| anyhow::anyhow!("the window failed: {e}"));
     }
-    let code: PairingCode = match &cli.code {
-        Some(c) => c.parse()?,
-        None => ask_code()?.parse()?,
+    let join = match (&cli.desk, &cli.code) {
+        (Some(desk), _) => Join::Help(HelpRequest {
+            desk: desk.clone(),
+            name: cli.name.clone().unwrap_or_default(),
+            problem: cli.problem.clone().unwrap_or_default(),
+            fields: cli.fields.clone(),
+        }),
+        (None, Some(c)) => Join::Code(c.parse()?),
+        (None, None) => Join::Code(ask_code()?.parse::<PairingCode>()?),
     };
     if let Some(p) = cli.accept {
         eprintln!(
@@ -261,7 +290,7 @@ fn run() -> anyhow::Result<()> {
     let folders = folders(&cli)?;
     let opts = AgentOptions {
         server: cli.server,
-        code,
+        join,
         trust: ServerTrust { pinned: cli.server_cert, known: KnownServers::in_dir(&data) },
         relay_only: cli.relay_only,
         folders,

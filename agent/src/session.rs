@@ -13,7 +13,9 @@ use tether_protocol::code::PairingCode;
 use tether_protocol::codec::{Encoder, encoder::DEFAULT_LEVEL};
 use tether_protocol::crypt::SessionKeys;
 use tether_protocol::handshake::StaticKey;
+use tether_protocol::ice::IceServers;
 use tether_protocol::pake::Role;
+use tether_protocol::queue::HelpRequest;
 use tether_protocol::signal::{ClientToServer, PathInfo, ServerToClient, SessionReport};
 
 use tether_transport::pairing;
@@ -44,8 +46,20 @@ struct Paired {
     channels: AgentChannels,
 }
 
-/// Joins the code, runs the PAKE, swaps addresses and accepts the console.
-async fn pair(client: &mut SignalClient, code: &PairingCode, relay_only: bool) -> Result<Paired, AgentError> {
+/// How the customer meets their technician.
+#[derive(Debug, Clone)]
+pub enum Join {
+    /// With the code the technician gave them.
+    Code(PairingCode),
+    /// By asking a desk for help and waiting in its queue.
+    Help(HelpRequest),
+}
+
+/// Who the technician is, the session's STUN/TURN and its key.
+type Met = (String, String, IceServers, [u8; 32]);
+
+/// Joins the code and runs the PAKE.
+async fn join_code(client: &mut SignalClient, code: &PairingCode) -> Result<Met, AgentError> {
     client.send(&ClientToServer::Join { nameplate: code.nameplate() }).await?;
     let (technician, organisation, ice) = match client.recv().await? {
         ServerToClient::Joined { technician, organisation, ice } => (technician, organisation, ice),
@@ -54,6 +68,51 @@ async fn pair(client: &mut SignalClient, code: &PairingCode, relay_only: bool) -
     };
     println!("Connecting to your technician {technician}…");
     let psk = pairing::pake(client, code, Role::Agent).await?;
+    Ok((technician, organisation, ice, psk))
+}
+
+/// Asks a desk for help (checked against its fields first) and waits in
+/// its queue until a technician takes the request; the server hands both
+/// sides the session's key.
+async fn ask_for_help(client: &mut SignalClient, ask: HelpRequest) -> Result<Met, AgentError> {
+    client.send(&ClientToServer::DeskInfo { desk: ask.desk.clone() }).await?;
+    let timeout = match client.recv().await? {
+        ServerToClient::DeskInfo { fields, timeout_secs, .. } => {
+            ask.check(&fields).map_err(|e| AgentError::Help(e.to_string()))?;
+            timeout_secs
+        }
+        ServerToClient::Error(e) => return Err(AgentError::Refused(e)),
+        _ => return Err(AgentError::Internal("unexpected answer from the server")),
+    };
+    client.send(&ClientToServer::AskForHelp(ask)).await?;
+    loop {
+        match client.recv().await? {
+            ServerToClient::Queued { request, position } => {
+                println!(
+                    "queued: request {request}, position {position}; a technician answers within {timeout} s"
+                );
+            }
+            ServerToClient::QueuePosition(position) => println!("position: {position}"),
+            ServerToClient::HelpRefused(why) => return Err(AgentError::Help(why)),
+            ServerToClient::NobodyAnswered => {
+                return Err(AgentError::Help("Nobody could answer in time. Please try again later.".into()));
+            }
+            ServerToClient::Claimed { technician, organisation, ice, psk } => {
+                println!("Connecting to your technician {technician}…");
+                return Ok((technician, organisation, ice, psk));
+            }
+            ServerToClient::Error(e) => return Err(AgentError::Refused(e)),
+            _ => {}
+        }
+    }
+}
+
+/// Meets the technician, swaps addresses and accepts the console.
+async fn pair(client: &mut SignalClient, join: &Join, relay_only: bool) -> Result<Paired, AgentError> {
+    let (technician, organisation, ice, psk) = match join {
+        Join::Code(code) => join_code(client, code).await?,
+        Join::Help(ask) => ask_for_help(client, ask.clone()).await?,
+    };
     let ice_path = pairing::connect_ice(client, &ice, false, relay_only).await?;
     let path = ice_path.path();
     info!(%path, local = ice_path.local_address(), "found a path to the technician");
@@ -72,8 +131,8 @@ const INPUT_DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
 pub struct AgentOptions {
     /// Rendezvous `HOST:PORT`.
     pub server: String,
-    /// The code the customer typed.
-    pub code: PairingCode,
+    /// The code the customer typed, or their help request.
+    pub join: Join,
     /// How to trust the server's key.
     pub trust: ServerTrust,
     /// Connect only through the relay: the technician never learns this
@@ -197,7 +256,7 @@ pub async fn run(opts: AgentOptions, mut platform: Platform) -> Result<EndReason
     let screen_size = source.size();
     let (monitors, active) = source.monitors();
     let mut client = SignalClient::connect(&opts.server, &opts.trust).await?;
-    let paired = match pair(&mut client, &opts.code, opts.relay_only).await {
+    let paired = match pair(&mut client, &opts.join, opts.relay_only).await {
         Ok(p) => p,
         Err(e) => {
             // Deliver what we told the server (a wrong code burns it) before leaving.

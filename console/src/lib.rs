@@ -10,6 +10,7 @@ pub mod headless;
 pub mod link;
 pub mod mapping;
 pub mod pointer;
+pub mod queue;
 mod receivers;
 pub mod screen;
 pub mod script;

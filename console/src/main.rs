@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::Parser;
 use tether_console::headless::{self, ScriptEnd};
+use tether_console::queue::{Change, apply};
 use tether_console::script;
 use tether_console::session::Technician;
 use tether_transport::pin::KnownServers;
@@ -30,6 +31,11 @@ struct Cli {
     /// In the window: make a session code right after logging in.
     #[arg(long)]
     new_code: bool,
+    /// Headless: instead of a code, take the oldest help request waiting
+    /// at this technician's desks (waiting up to this many seconds for
+    /// one), printing the queue as it changes.
+    #[arg(long, value_name = "SECS")]
+    claim_next: Option<u64>,
     /// Read the password from the first line of standard input.
     #[arg(long)]
     password_stdin: bool,
@@ -124,10 +130,15 @@ fn run() -> anyhow::Result<()> {
         let mut tech = Technician::login(&server, &trust, &user, &password).await?;
         tech.relay_only = cli.relay_only;
         println!("logged in as {} ({})", tech.name, tech.organisation);
-        let (code, ttl) = tech.new_code().await?;
-        println!("code: {code}");
-        println!("code expires in {} s; waiting for the customer", ttl.as_secs());
-        let mut session = tech.wait_for_customer(code, ttl).await?;
+        let mut session = match cli.claim_next {
+            Some(secs) => claim_next(tech, Duration::from_secs(secs)).await?,
+            None => {
+                let (code, ttl) = tech.new_code().await?;
+                println!("code: {code}");
+                println!("code expires in {} s; waiting for the customer", ttl.as_secs());
+                tech.wait_for_customer(code, ttl).await?
+            }
+        };
         println!("sas: {}", session.sas);
         println!("path: {}", session.path);
         session.greet_and_request_control().await?;
@@ -149,6 +160,45 @@ fn run() -> anyhow::Result<()> {
         }
         Ok(())
     })
+}
+
+/// Takes the oldest request waiting at the technician's desks, waiting up
+/// to `limit` for one; a request someone else took first is skipped.
+async fn claim_next(
+    mut tech: Technician,
+    limit: Duration,
+) -> anyhow::Result<tether_console::session::LiveSession> {
+    let deadline = Instant::now() + limit;
+    let mut waiting = tech.watch_queue().await?;
+    println!("queue: {} waiting", waiting.len());
+    loop {
+        while let Some((&request, item)) = waiting.first_key_value() {
+            let who = format!("{} ({}): {}", item.ask.name, item.ask.desk, item.ask.problem.escape_debug());
+            match tech.claim(request).await {
+                Ok(granted) => {
+                    println!("claimed: request {request} from {who}");
+                    return Ok(tech.start_claimed(granted).await?);
+                }
+                Err(e) => {
+                    println!("queue: request {request} is not ours: {e}");
+                    waiting.remove(&request);
+                }
+            }
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tech.next_change(left).await? {
+            Some(change) => {
+                match &change {
+                    Change::Added(i) => {
+                        println!("queue: + request {} from {} at {}", i.request, i.ask.name, i.ask.desk)
+                    }
+                    Change::Removed(r) => println!("queue: - request {r}"),
+                }
+                apply(&mut waiting, change);
+            }
+            None => bail!("no help request came in {} s", limit.as_secs()),
+        }
+    }
 }
 
 /// Prints fps and kB/s once a second, for the demo and for people.

@@ -15,6 +15,7 @@ use tether_protocol::channel::{chat, input};
 use tether_protocol::code::{PairingCode, Secret};
 use tether_protocol::codec::Decoder;
 use tether_protocol::handshake::StaticKey;
+use tether_protocol::ice::IceServers;
 use tether_protocol::pake::Role;
 use tether_protocol::signal::{
     ClientToServer, PathInfo, ServerToClient, SessionReport, SessionSummary, SignalError,
@@ -146,13 +147,8 @@ impl Technician {
         code: PairingCode,
         expires_in: Duration,
     ) -> Result<LiveSession, ConsoleError> {
-        match self.pair(code, expires_in).await {
-            Ok((endpoint, path, conn, keys, channels)) => {
-                let sas = keys.sas().to_string();
-                let mut session = LiveSession::start(self, endpoint, conn, keys, channels, sas, path);
-                session.report(SessionReport::Connected { path }).await;
-                Ok(session)
-            }
+        match self.meet(code, expires_in).await {
+            Ok((ice, psk)) => self.start_session(&ice, psk).await,
             Err(e) => {
                 self.client.close().await;
                 Err(e)
@@ -160,7 +156,13 @@ impl Technician {
         }
     }
 
-    async fn pair(&mut self, code: PairingCode, expires_in: Duration) -> Result<Paired, ConsoleError> {
+    /// Waits for the customer on `code` and runs the PAKE: the session's
+    /// STUN/TURN and key.
+    async fn meet(
+        &mut self,
+        code: PairingCode,
+        expires_in: Duration,
+    ) -> Result<(IceServers, [u8; 32]), ConsoleError> {
         let deadline = tokio::time::Instant::now() + expires_in;
         let ice = loop {
             match tokio::time::timeout_at(deadline, self.client.recv()).await {
@@ -176,7 +178,32 @@ impl Technician {
             Err(PairingError::WrongCode) => return Err(ConsoleError::CodeBurned(code)),
             other => other?,
         };
-        let path = pairing::connect_ice(&mut self.client, &ice, true, self.relay_only).await?;
+        Ok((ice, psk))
+    }
+
+    /// Swaps addresses with the customer's agent and connects to it with
+    /// the session's key; then the session starts.
+    pub(crate) async fn start_session(
+        mut self,
+        ice: &IceServers,
+        psk: [u8; 32],
+    ) -> Result<LiveSession, ConsoleError> {
+        match self.connect_peer(ice, psk).await {
+            Ok((endpoint, path, conn, keys, channels)) => {
+                let sas = keys.sas().to_string();
+                let mut session = LiveSession::start(self, endpoint, conn, keys, channels, sas, path);
+                session.report(SessionReport::Connected { path }).await;
+                Ok(session)
+            }
+            Err(e) => {
+                self.client.close().await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn connect_peer(&mut self, ice: &IceServers, psk: [u8; 32]) -> Result<Paired, ConsoleError> {
+        let path = pairing::connect_ice(&mut self.client, ice, true, self.relay_only).await?;
         let kind = path.path();
         let endpoint = socket::endpoint(Box::new(path), None)?;
         let static_key = StaticKey::generate()?;

@@ -199,8 +199,9 @@ pub fn agent_in(
     Proc::spawn_in(ns, "agent", bin("tether-agent")?, &args, &[("DISPLAY", display)], "")
 }
 
-/// A headless agent's arguments.
-fn agent_args(
+/// A headless agent's arguments (no `--code` when `code` is empty).
+#[must_use]
+pub fn agent_args(
     server: &Rendezvous,
     code: &str,
     accept: Option<&str>,
@@ -212,7 +213,10 @@ fn agent_args(
             .into_iter()
             .map(str::to_owned)
             .collect();
-    args.extend(["--code".into(), code.into(), "--data".into(), data.display().to_string()]);
+    if !code.is_empty() {
+        args.extend(["--code".into(), code.into()]);
+    }
+    args.extend(["--data".into(), data.display().to_string()]);
     if let Some(a) = accept {
         args.extend(["--accept".into(), a.into()]);
     }

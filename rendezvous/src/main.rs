@@ -255,7 +255,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Desk { action }) => desk(&open_store(&dir)?, action),
         Some(Command::Audit { action }) => audit(&open_store(&dir)?, action),
         Some(Command::Sessions) => {
-            println!("id\ttechnician\tnameplate\tstarted\tended\tpath\tbytes\toutcome\tconsent\tchat\tfiles");
+            println!(
+                "id\ttechnician\tnameplate\tstarted\tended\tpath\tbytes\toutcome\tconsent\tchat\tfiles\tdesk\tcustomer"
+            );
             for r in open_store(&dir)?.sessions()? {
                 let consent: Vec<String> = r
                     .consent
@@ -277,8 +279,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         format!("{}{}:{}:{hash}", if f.to_customer { ">" } else { "<" }, f.name, f.size)
                     })
                     .collect();
+                let (desk, customer) = r.request.as_ref().map_or(("-".to_owned(), "-".to_owned()), |q| {
+                    let fields: Vec<String> = q.fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    (
+                        q.desk.clone(),
+                        format!(
+                            "{} [{}] waited {} s",
+                            q.customer,
+                            fields.join(","),
+                            q.claimed.saturating_sub(q.requested)
+                        ),
+                    )
+                });
                 println!(
-                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{:?}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{:?}\t{}\t{}\t{}\t{desk}\t{customer}",
                     r.id,
                     r.technician,
                     r.nameplate,

@@ -1,0 +1,75 @@
+//! The help-request queue through the real programs: a customer asks a
+//! desk for help from the agent, a technician of that desk takes the
+//! request and the session runs on the key the server handed both sides;
+//! fields the desk refuses never reach the queue, and the record and the
+//! audit log keep the request.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::bail;
+use tether_e2e::{PASSWORD, Proc, Rendezvous, STEP, Xvfb, agent_args, bin, console_args};
+
+fn admin(data: &Path, args: &[&str]) -> anyhow::Result<String> {
+    let data = data.display().to_string();
+    let mut all = vec!["--data", data.as_str()];
+    all.extend_from_slice(args);
+    let mut p =
+        Proc::spawn_with_stdin("admin", bin("tether-rendezvous")?, &all, &[], &format!("{PASSWORD}\n"))?;
+    if !p.wait_exit(STEP)?.success() {
+        bail!("{args:?} failed:\n{}", p.all_output());
+    }
+    Ok(p.all_output())
+}
+
+fn ask(server: &Rendezvous, display: &str, data: &Path, account: &str) -> anyhow::Result<Proc> {
+    let field = format!("account={account}");
+    let extra =
+        ["--desk", "billing", "--name", "Carol", "--problem", "The printer is offline", "--field", &field];
+    let args = agent_args(server, "", Some("view"), data, &extra);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    Proc::spawn("agent", bin("tether-agent")?, &args, &[("DISPLAY", display)])
+}
+
+#[test]
+fn a_customer_asks_a_desk_and_a_technician_of_that_desk_takes_the_session() -> anyhow::Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let data = tmp.path().join("server");
+    admin(&data, &["desk", "add", "billing", "--field", "account:Account number:required:8:[0-9]+"])?;
+    admin(&data, &["technician", "add", "alice", "--desk", "billing", "--password-stdin"])?;
+    let server = Rendezvous::start(&data, &[])?;
+    let x = Xvfb::start("1024x768x24")?;
+
+    // A field the desk refuses: the customer is told, nothing is queued.
+    let mut refused = ask(&server, &x.display, &tmp.path().join("agent"), "12ab")?;
+    assert!(!refused.wait_exit(STEP)?.success(), "a refused request went through");
+    refused.wait_for_stderr("Account number is not in the expected format", Duration::from_secs(1))?;
+
+    let mut agent = ask(&server, &x.display, &tmp.path().join("agent"), "1234")?;
+    agent.wait_for_stdout("queued: request 1, position 1", STEP)?;
+    let script = tmp.path().join("script.txt");
+    std::fs::write(&script, "wait-frame\nchat Hello Carol, I am on it\nend\n")?;
+    let mut args = console_args(&server, "alice", &tmp.path().join("console"));
+    args.extend(["--claim-next".into(), "30".into(), "--script".into(), script.display().to_string()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut console =
+        Proc::spawn_with_stdin("console", bin("tether-console")?, &args, &[], &format!("{PASSWORD}\n"))?;
+    assert!(console.wait_exit(STEP)?.success(), "console failed:\n{}", console.all_output());
+    agent.wait_exit(STEP)?;
+    let out = console.all_output();
+    assert!(out.contains("claimed: request 1 from Carol (billing): The printer is offline"), "{out}");
+    assert!(out.contains("path: direct"), "{out}");
+    assert!(out.contains("first frame: "), "{out}");
+    agent.wait_for_stdout("technician: Hello Carol, I am on it", Duration::from_secs(1))?;
+    // Both ends derived the same words from the handshake on the server's key.
+    let sas = |all: &str| all.lines().find_map(|l| l.strip_prefix("sas: ").map(str::to_owned));
+    assert_eq!(sas(&out), sas(&agent.all_output()), "the two ends disagree on the key");
+
+    drop(server);
+    let records = admin(&data, &["sessions"])?;
+    let row = records.lines().find(|l| l.contains("Carol")).unwrap_or_default();
+    assert!(row.contains("\tbilling\tCarol [account=1234] waited "), "{row}");
+    let log = admin(&data, &["audit", "list"])?;
+    assert!(log.contains("request 1 on billing claimed by alice"), "{log}");
+    Ok(())
+}
