@@ -1,6 +1,6 @@
 //! `tether-agent`: the customer's one-shot support program.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -78,6 +78,11 @@ struct Cli {
     /// go to the technician) or from-technician.
     #[arg(long, default_value = "both")]
     clipboard: ClipboardPolicy,
+    /// Answer the exit survey in advance, for scripts: a rating from 1 to 5,
+    /// then optionally `:` and a comment (headless; asked on the terminal
+    /// otherwise).
+    #[arg(long, value_name = "RATING[:COMMENT]", value_parser = survey)]
+    survey: Option<(u8, String)>,
     /// Interface scale for the window, from 0.5 to 4 (2 for high-density screens).
     #[arg(long, default_value_t = 1.0, value_parser = scale)]
     scale: f32,
@@ -87,6 +92,31 @@ fn field(s: &str) -> Result<(String, String), String> {
     s.split_once('=')
         .map(|(k, v)| (k.trim().to_owned(), v.to_owned()))
         .ok_or_else(|| format!("{s:?} is not KEY=VALUE"))
+}
+
+fn survey(s: &str) -> Result<(u8, String), String> {
+    let (rating, comment) = s.split_once(':').unwrap_or((s, ""));
+    match rating.trim().parse::<u8>() {
+        Ok(r) if (1..=5).contains(&r) => Ok((r, comment.trim().to_owned())),
+        _ => Err(format!("{s:?} does not start with a rating from 1 to 5")),
+    }
+}
+
+/// Asks the exit survey on the terminal, if there is one.
+fn ask_survey() -> Option<(u8, String)> {
+    if !std::io::stdin().is_terminal() {
+        return None;
+    }
+    eprint!("How did it go? A rating from 1 (bad) to 5 (great), or Enter to skip: ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).ok()?;
+    let rating: u8 = line.trim().parse().ok().filter(|r| (1..=5).contains(r))?;
+    eprint!("Anything to add? (Enter to skip): ");
+    let _ = std::io::stderr().flush();
+    let mut comment = String::new();
+    std::io::stdin().lock().read_line(&mut comment).ok()?;
+    Some((rating, comment.trim().to_owned()))
 }
 
 fn scale(s: &str) -> Result<f32, String> {
@@ -146,6 +176,7 @@ fn platform(consent: Arc<dyn tether_agent::consent::ConsentAsker>) -> Platform {
         consent,
         commands: None,
         events: None,
+        survey: Box::new(|| None),
     }
 }
 
@@ -296,7 +327,9 @@ fn run() -> anyhow::Result<()> {
         folders,
         clipboard: cli.clipboard,
     };
-    let platform = platform(Arc::new(TerminalConsent { preset: cli.accept }));
+    let mut platform = platform(Arc::new(TerminalConsent { preset: cli.accept }));
+    let preset = cli.survey.clone();
+    platform.survey = Box::new(move || preset.or_else(ask_survey));
     let rt = tokio::runtime::Runtime::new()?;
     let reason = rt.block_on(session::run(opts, platform))?;
     println!(

@@ -160,6 +160,9 @@ pub struct Platform {
     pub commands: Option<mpsc::UnboundedReceiver<Command>>,
     /// What the window shows: who connected, what they may do, the end.
     pub events: Option<mpsc::UnboundedSender<AgentEvent>>,
+    /// Asks the customer, once the session is over, how it went: a rating
+    /// from 1 to 5 and a comment, or nothing. Blocking.
+    pub survey: Box<dyn FnOnce() -> Option<(u8, String)> + Send>,
 }
 
 /// What the customer can do from the window at any time.
@@ -449,6 +452,16 @@ pub async fn run(opts: AgentOptions, mut platform: Platform) -> Result<EndReason
         }
     }
     endpoint.wait_idle().await;
+    // The survey goes into the record before the server connection closes.
+    if matches!(
+        outcome,
+        Ok(EndReason::TechnicianEnded | EndReason::CustomerEnded | EndReason::ConnectionClosed)
+    ) && let Ok(Some((rating, comment))) = tokio::task::spawn_blocking(platform.survey).await
+        && (1..=5).contains(&rating)
+    {
+        println!("survey: {rating} {comment}");
+        report(&sender, SessionReport::Survey { rating, comment }).await;
+    }
     handle.close(sender.into_inner()).await;
     outcome
 }

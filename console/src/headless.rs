@@ -141,6 +141,11 @@ pub async fn run(session: &mut LiveSession, commands: &[Command]) -> Result<Scri
             }
             Command::Wait(d) => tokio::time::sleep(*d).await,
             Command::Chat(text) => session.chat(text).await?,
+            Command::Note(text) => {
+                let text =
+                    tether_protocol::channel::clip_to(text, tether_protocol::signal::MAX_NOTE).to_owned();
+                session.report(tether_protocol::signal::SessionReport::Note { text }).await;
+            }
             Command::Send(local, folder) => send(session, local.clone(), folder.clone()).await?,
             Command::SendInBackground(local, folder) => {
                 background.push(tokio::spawn(send_owned(session, local.clone(), folder.clone())));

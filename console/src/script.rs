@@ -18,7 +18,8 @@
 //! puts TEXT on the customer's clipboard, and `wait-clipboard TEXT` waits
 //! until the customer copies TEXT; `chat-canned N` sends the server's
 //! canned reply N (from 1); `ls [REMOTE_DIR]` lists a folder the customer
-//! shares (the shared folders themselves without one). Paths in scripts
+//! shares (the shared folders themselves without one); `note TEXT` adds a
+//! note to the session record. Paths in scripts
 //! cannot hold spaces. Blank
 //! lines and lines starting with `#` are skipped. `wait-idle` also waits
 //! until no tile is left lossy.
@@ -78,6 +79,8 @@ pub enum Command {
     /// List a shared folder of the customer's (the shared folders when
     /// `None`).
     List(Option<RelPath>),
+    /// Add a note to the session record.
+    Note(String),
     /// End the session.
     End,
 }
@@ -149,10 +152,11 @@ fn parse_line(line: &str) -> Result<Option<Command>, String> {
             let local = args.next().ok_or("fetch needs a LOCAL_DIR")?;
             Command::Fetch(remote, PathBuf::from(local))
         }
+        "note" if !rest.is_empty() => Command::Note(rest.to_owned()),
         "ls" if rest.is_empty() => Command::List(None),
         "ls" => Command::List(Some(RelPath::parse(rest).map_err(|e| format!("REMOTE_DIR: {e}"))?)),
         "end" => Command::End,
-        "type" | "chat" => return Err(format!("{word} needs text")),
+        "type" | "chat" | "note" => return Err(format!("{word} needs text")),
         "monitor" => return Err("monitor needs a NAME or ID".into()),
         other => return Err(format!("unknown command {other:?}")),
     };
@@ -218,6 +222,8 @@ mod tests {
         assert!(parse("fetch Shared/a\u{0}b /tmp").unwrap_err().message.contains("control characters"));
         assert!(parse("fetch Shared/x /tmp extra").unwrap_err().message.contains("too many"));
         assert!(parse("ls Shared/../x").unwrap_err().message.contains("lead out of a folder"));
+        assert!(parse("note").unwrap_err().message.contains("needs text"));
+        assert_eq!(parse("note Replaced the driver").unwrap(), [Command::Note("Replaced the driver".into())]);
         assert_eq!(
             parse("ls\nls Shared/logs").unwrap(),
             [Command::List(None), Command::List(Some(RelPath::parse("Shared/logs").unwrap()))]

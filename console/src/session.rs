@@ -501,6 +501,14 @@ impl LiveSession {
 
     /// Ends the session, records it, and closes everything.
     pub async fn end(mut self) {
+        // Chat lines still on their way get a moment to arrive: a line typed
+        // just before End reaches the customer (and the record).
+        let undelivered =
+            |v: &View| v.chat.iter().any(|l| l.author == ChatAuthor::Technician && l.delivered.is_none());
+        let deadline = tokio::time::Instant::now() + CHAT_DRAIN;
+        while undelivered(&lock(&self.view)) && tokio::time::Instant::now() < deadline && self.is_live() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         // Finishing input first tells the agent where our input ends, so it
         // executes everything sent before End.
         self.input.finish();
@@ -519,6 +527,9 @@ impl LiveSession {
         }
     }
 }
+
+/// Longest wait, at the end, for chat lines still on their way.
+const CHAT_DRAIN: Duration = Duration::from_secs(2);
 
 pub(crate) fn lock(view: &Mutex<View>) -> std::sync::MutexGuard<'_, View> {
     view.lock().unwrap_or_else(std::sync::PoisonError::into_inner)

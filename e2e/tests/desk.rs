@@ -24,8 +24,10 @@ fn admin(data: &Path, args: &[&str]) -> anyhow::Result<String> {
 
 fn ask(server: &Rendezvous, display: &str, data: &Path, account: &str) -> anyhow::Result<Proc> {
     let field = format!("account={account}");
+    let survey = "4:Quick and friendly";
     let extra =
         ["--desk", "billing", "--name", "Carol", "--problem", "The printer is offline", "--field", &field];
+    let extra: Vec<&str> = extra.into_iter().chain(["--survey", survey]).collect();
     let args = agent_args(server, "", Some("view"), data, &extra);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     Proc::spawn("agent", bin("tether-agent")?, &args, &[("DISPLAY", display)])
@@ -48,7 +50,10 @@ fn a_customer_asks_a_desk_and_a_technician_of_that_desk_takes_the_session() -> a
     let mut agent = ask(&server, &x.display, &tmp.path().join("agent"), "1234")?;
     agent.wait_for_stdout("queued: request 1, position 1", STEP)?;
     let script = tmp.path().join("script.txt");
-    std::fs::write(&script, "wait-frame\nchat Hello Carol, I am on it\nend\n")?;
+    std::fs::write(
+        &script,
+        "wait-frame\nchat Hello Carol, I am on it\nnote Replaced the printer driver\nend\n",
+    )?;
     let mut args = console_args(&server, "alice", &tmp.path().join("console"));
     args.extend(["--claim-next".into(), "30".into(), "--script".into(), script.display().to_string()]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -69,6 +74,7 @@ fn a_customer_asks_a_desk_and_a_technician_of_that_desk_takes_the_session() -> a
     let records = admin(&data, &["sessions"])?;
     let row = records.lines().find(|l| l.contains("Carol")).unwrap_or_default();
     assert!(row.contains("\tbilling\tCarol [account=1234] waited "), "{row}");
+    assert!(row.ends_with("\t4/5 Quick and friendly\tReplaced the printer driver"), "{row}");
     let log = admin(&data, &["audit", "list"])?;
     assert!(log.contains("request 1 on billing claimed by alice"), "{log}");
     Ok(())

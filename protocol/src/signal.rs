@@ -146,6 +146,18 @@ pub enum SessionReport {
         /// Sent to the customer, not fetched from them.
         to_customer: bool,
     },
+    /// The customer's exit survey (the agent reports, once).
+    Survey {
+        /// 1 to 5.
+        rating: u8,
+        /// What they wrote (at most [`MAX_SURVEY_COMMENT`] bytes).
+        comment: String,
+    },
+    /// A note the technician wrote (the console reports).
+    Note {
+        /// The text (at most [`MAX_NOTE`] bytes).
+        text: String,
+    },
 }
 
 /// Client to server.
@@ -414,6 +426,11 @@ pub enum ServerToClient {
         psk: [u8; 32],
     },
 }
+
+/// Longest survey comment, in bytes.
+pub const MAX_SURVEY_COMMENT: usize = 2000;
+/// Longest technician note, in bytes.
+pub const MAX_NOTE: usize = 4000;
 
 /// Most canned replies a server keeps.
 pub const MAX_CANNED: usize = 50;

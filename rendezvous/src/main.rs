@@ -291,8 +291,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         ),
                     )
                 });
+                let survey =
+                    r.survey.as_ref().map_or("-".to_owned(), |s| format!("{}/5 {}", s.rating, s.comment));
+                let notes: Vec<&str> = r.notes.iter().map(|n| n.text.as_str()).collect();
+                let notes = notes.join(" | ");
                 println!(
-                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{:?}\t{}\t{}\t{}\t{desk}\t{customer}",
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{:?}\t{}\t{}\t{}\t{desk}\t{customer}\t{survey}\t{notes}",
                     r.id,
                     r.technician,
                     r.nameplate,

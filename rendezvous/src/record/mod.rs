@@ -147,6 +147,8 @@ pub struct FileMoved {
 pub const MAX_RECORD_CHAT: usize = 1000;
 /// Longest chat line a record keeps, in bytes.
 pub const MAX_RECORD_LINE: usize = 1024;
+/// Most notes a record keeps.
+pub const MAX_RECORD_NOTES: usize = 100;
 /// Most files a record lists.
 pub const MAX_RECORD_FILES: usize = 2000;
 

@@ -160,7 +160,8 @@ impl Shared {
                 let _ = c.tx.try_send(claimed);
             }
             left_queue(&g, &r);
-            g.sessions.insert(sid, Live { record: record.clone(), console: id, agent: r.agent, ended: 0 });
+            g.sessions
+                .insert(sid, Live { record: record.clone(), console: id, agent: r.agent, ended: 0, left: 0 });
             let event = AuditEvent::Claimed { request: r.id, technician: name, desk: r.ask.desk.clone() };
             (ServerToClient::ClaimGranted { item: r.item(), ice, psk }, record, event)
         };

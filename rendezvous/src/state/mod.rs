@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use tether_protocol::code::Nameplate;
 use tether_protocol::ice::IceServers;
 use tether_protocol::signal::{
-    MAX_RECENT, PeerSignal, ServerToClient, SessionReport, SessionSummary, SignalError,
+    MAX_NOTE, MAX_RECENT, MAX_SURVEY_COMMENT, PeerSignal, ServerToClient, SessionReport, SessionSummary,
+    SignalError,
 };
 use tokio::sync::mpsc;
 use tracing::{info, warn};
@@ -22,8 +23,8 @@ use crate::lockout::Lockout;
 use crate::nameplates::Nameplates;
 use crate::queue::Queue;
 use crate::record::{
-    ChatLine, ConsentEvent, FileMoved, MAX_RECORD_CHAT, MAX_RECORD_FILES, MAX_RECORD_LINE, Outcome,
-    SessionRecord, unix_now,
+    ChatLine, ConsentEvent, FileMoved, MAX_RECORD_CHAT, MAX_RECORD_FILES, MAX_RECORD_LINE, MAX_RECORD_NOTES,
+    Note, Outcome, SessionRecord, Survey, unix_now,
 };
 use crate::store::Store;
 
@@ -61,6 +62,8 @@ struct Live {
     console: ConnId,
     agent: ConnId,
     ended: u8,
+    /// How many of the two sides left the server.
+    left: u8,
 }
 
 #[derive(Debug)]
@@ -201,18 +204,25 @@ impl Shared {
                 help::left_queue(&g, &r);
             }
             let Some(sid) = conn.session else { return };
-            let Some(live) = g.sessions.remove(&sid) else {
+            let Some(live) = g.sessions.get_mut(&sid) else {
                 return;
             };
             let peer = if live.console == id { live.agent } else { live.console };
-            if let Some(p) = g.conns.get_mut(&peer) {
-                p.session = None;
-                let _ = p.tx.try_send(ServerToClient::PeerLeft);
-            }
-            let mut record = live.record;
-            record.ended.get_or_insert_with(unix_now);
-            if record.outcome == Outcome::Open {
-                record.outcome = if live.ended >= 2 { Outcome::Ended } else { Outcome::Disconnected };
+            // The other side may still report (the customer's survey, the
+            // technician's notes); the session is forgotten once both left.
+            live.left += 1;
+            let mut record = live.record.clone();
+            if live.left >= 2 {
+                g.sessions.remove(&sid);
+            } else {
+                record.ended.get_or_insert_with(unix_now);
+                if record.outcome == Outcome::Open {
+                    record.outcome = if live.ended >= 2 { Outcome::Ended } else { Outcome::Disconnected };
+                }
+                live.record = record.clone();
+                if let Some(p) = g.conns.get(&peer) {
+                    let _ = p.tx.try_send(ServerToClient::PeerLeft);
+                }
             }
             record
         };
@@ -262,7 +272,7 @@ impl Shared {
             if let Some(c) = g.conns.get(&console) {
                 let _ = c.tx.try_send(ServerToClient::PeerJoined { ice: ice.clone() });
             }
-            g.sessions.insert(sid, Live { record: record.clone(), console, agent: id, ended: 0 });
+            g.sessions.insert(sid, Live { record: record.clone(), console, agent: id, ended: 0, left: 0 });
             ((name, organisation, ice), record)
         };
         info!(session = sid, nameplate = %plate, technician = %answer.0, "customer joined");
@@ -352,7 +362,22 @@ impl Shared {
                         r.files.push(FileMoved { at: unix_now(), name, size, hash, to_customer });
                     }
                 }
-                SessionReport::Consent { .. } | SessionReport::Chat { .. } | SessionReport::File { .. } => {
+                SessionReport::Survey { rating, comment } if !from_console && r.survey.is_none() => {
+                    if !(1..=5).contains(&rating) {
+                        return Err(SignalError::Unexpected);
+                    }
+                    let comment = tether_protocol::channel::clip_to(&comment, MAX_SURVEY_COMMENT).to_owned();
+                    r.survey = Some(Survey { rating, comment });
+                }
+                SessionReport::Note { text } if from_console && r.notes.len() < MAX_RECORD_NOTES => {
+                    let text = tether_protocol::channel::clip_to(&text, MAX_NOTE).to_owned();
+                    r.notes.push(Note { at: unix_now(), text });
+                }
+                SessionReport::Consent { .. }
+                | SessionReport::Chat { .. }
+                | SessionReport::File { .. }
+                | SessionReport::Survey { .. }
+                | SessionReport::Note { .. } => {
                     return Err(SignalError::Unexpected);
                 }
             }
