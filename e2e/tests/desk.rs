@@ -75,6 +75,15 @@ fn a_customer_asks_a_desk_and_a_technician_of_that_desk_takes_the_session() -> a
     let row = records.lines().find(|l| l.contains("Carol")).unwrap_or_default();
     assert!(row.contains("\tbilling\tCarol [account=1234] waited "), "{row}");
     assert!(row.ends_with("\t4/5 Quick and friendly\tReplaced the printer driver"), "{row}");
+    let csv = admin(&data, &["report", "--group-by", "desk", "--format", "csv"])?;
+    let billing = csv.lines().find(|l| l.starts_with("billing,")).unwrap_or_default();
+    let cells: Vec<&str> = billing.split(',').collect();
+    // One session, its survey of 4, direct.
+    assert_eq!(
+        (cells.get(1), cells.get(5), cells.get(6), cells.get(7)),
+        (Some(&"1"), Some(&"4.00"), Some(&"1"), Some(&"100.0")),
+        "{csv}"
+    );
     let log = admin(&data, &["audit", "list"])?;
     assert!(log.contains("request 1 on billing claimed by alice"), "{log}");
     Ok(())

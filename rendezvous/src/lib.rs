@@ -18,6 +18,7 @@ pub mod lockout;
 pub mod nameplates;
 pub mod queue;
 pub mod record;
+pub mod report;
 mod state;
 pub mod store;
 pub mod turn;

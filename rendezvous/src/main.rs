@@ -12,7 +12,8 @@ use tether_protocol::channel::chat::MAX_CHAT_BYTES;
 use tether_protocol::desk::FieldSpec;
 use tether_protocol::signal::MAX_CANNED;
 use tether_rendezvous::admin::{self, NewTechnician};
-use tether_rendezvous::record::AccountRole;
+use tether_rendezvous::record::{AccountRole, unix_now};
+use tether_rendezvous::report::{self, GroupBy};
 use tether_rendezvous::store::{SledStore, Store};
 use tether_rendezvous::{
     Config, DEFAULT_CODE_TTL, DEFAULT_ICE_TTL, DEFAULT_TURN_RATE, Server, TurnMode, open_store,
@@ -85,6 +86,21 @@ enum Command {
     },
     /// List session records.
     Sessions,
+    /// Sessions, their length, queue waits, surveys and paths, grouped.
+    Report {
+        /// First day, YYYY-MM-DD (UTC) [default: 30 days ago].
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day, YYYY-MM-DD (UTC), included [default: today].
+        #[arg(long)]
+        to: Option<String>,
+        /// technician, desk or day.
+        #[arg(long, default_value = "technician")]
+        group_by: GroupBy,
+        /// table, csv or json.
+        #[arg(long, default_value = "table")]
+        format: String,
+    },
     /// Manage the canned chat replies technicians pick from.
     Canned {
         #[command(subcommand)]
@@ -309,6 +325,24 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     r.chat.len(),
                     files.join(";")
                 );
+            }
+            Ok(())
+        }
+        Some(Command::Report { from, to, group_by, format }) => {
+            const DAY: u64 = 86_400;
+            let today = unix_now() / DAY * DAY;
+            let from = from.as_deref().map(report::parse_day).transpose().map_err(anyhow::Error::msg)?;
+            let to = to.as_deref().map(report::parse_day).transpose().map_err(anyhow::Error::msg)?;
+            let (from, to) = (from.unwrap_or(today - 29 * DAY), to.unwrap_or(today) + DAY);
+            if from >= to {
+                bail!("--from comes after --to");
+            }
+            let rows = report::report(&open_store(&dir)?.sessions()?, from, to, *group_by);
+            match format.as_str() {
+                "table" => print!("{}", report::table(&rows)),
+                "csv" => print!("{}", report::csv(&rows)?),
+                "json" => println!("{}", report::json(&rows)?),
+                other => bail!("--format is table, csv or json, not {other:?}"),
             }
             Ok(())
         }
