@@ -212,7 +212,7 @@ mod tests {
         let mut r = SessionRecord::open(id, tech.into(), 0, start);
         r.ended = Some(start + len);
         r.outcome = Outcome::Ended;
-        r.path = Some(if id % 3 == 0 { PathKind::Relay } else { PathKind::Direct });
+        r.path = Some(if id.is_multiple_of(3) { PathKind::Relay } else { PathKind::Direct });
         r.request = desk.map(|d| RequestInfo {
             request: id,
             desk: d.into(),
