@@ -88,3 +88,44 @@ fn a_customer_asks_a_desk_and_a_technician_of_that_desk_takes_the_session() -> a
     assert!(log.contains("request 1 on billing claimed by alice"), "{log}");
     Ok(())
 }
+
+#[test]
+fn kill_9_while_twenty_queue_sessions_run_loses_no_acknowledged_record() -> anyhow::Result<()> {
+    const SESSIONS: usize = 20;
+    let tmp = tempfile::tempdir()?;
+    let data = tmp.path().join("server");
+    admin(&data, &["desk", "add", "billing", "--field", "account:Account number:required:8:[0-9]+"])?;
+    admin(&data, &["technician", "add", "alice", "--desk", "billing", "--password-stdin"])?;
+    let mut server = Rendezvous::start(&data, &["--no-turn"])?;
+    let x = Xvfb::start("640x480x24")?;
+    let script = tmp.path().join("script.txt");
+    // Sessions that outlive the server.
+    std::fs::write(&script, "wait-frame\nwait 60000\nend\n")?;
+    let mut running = Vec::new();
+    for i in 0..SESSIONS {
+        let agent = ask(&server, &x.display, &tmp.path().join(format!("agent{i}")), &format!("{i}"))?;
+        agent.wait_for_stdout("queued: request", STEP)?;
+        let mut args = console_args(&server, "alice", &tmp.path().join(format!("console{i}")));
+        args.extend(["--claim-next".into(), "60".into(), "--script".into(), script.display().to_string()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let console =
+            Proc::spawn_with_stdin("console", bin("tether-console")?, &args, &[], &format!("{PASSWORD}\n"))?;
+        running.push((console, agent));
+    }
+    // Every claim was acknowledged and every session shows the screen.
+    for (console, _) in &running {
+        console.wait_for_stdout("first frame: ", STEP)?;
+    }
+    server.proc.kill(); // SIGKILL while all twenty run
+    drop(running);
+
+    let records = admin(&data, &["sessions"])?;
+    let queued: Vec<&str> = records.lines().filter(|l| l.contains("\tbilling\t")).collect();
+    assert_eq!(queued.len(), SESSIONS, "claimed sessions missing from the record:\n{records}");
+    let verified = admin(&data, &["audit", "verify"])?;
+    assert!(verified.contains("audit log intact"), "{verified}");
+    let log = admin(&data, &["audit", "list"])?;
+    assert_eq!(log.lines().filter(|l| l.contains("claimed by alice")).count(), SESSIONS, "{log}");
+    assert!(log.lines().filter(|l| l.ends_with("login alice")).count() >= SESSIONS, "{log}");
+    Ok(())
+}

@@ -154,7 +154,9 @@ async fn request(
         (ClientToServer::QueuePage { after }, Role::Technician { .. }) => {
             shared.queue_page(id, after).map(Some)
         }
-        (ClientToServer::Claim { request }, Role::Technician { .. }) => shared.claim(id, request).map(Some),
+        (ClientToServer::Claim { request }, Role::Technician { .. }) => {
+            shared.claim(id, request).map(|()| None)
+        }
         (
             ClientToServer::RecentSessions
             | ClientToServer::CannedReplies

@@ -115,14 +115,17 @@ impl Shared {
         Ok(ServerToClient::QueuePage { items, done })
     }
 
-    /// A technician takes a request: exactly one claim wins. The customer
-    /// hears who took it; both get the session's key and STUN/TURN.
-    pub(crate) fn claim(&self, id: ConnId, request: u64) -> Result<ServerToClient, SignalError> {
+    /// A technician takes a request: exactly one claim wins. The record is
+    /// on disk before anyone hears of it; then the technician gets the
+    /// request and, after that, the customer hears who took it, so the
+    /// customer's first signal never overtakes the grant. Both get the
+    /// session's key and STUN/TURN.
+    pub(crate) fn claim(&self, id: ConnId, request: u64) -> Result<(), SignalError> {
         let sid = self.store.next_session_id().map_err(|_| SignalError::Internal)?;
         let ice = self.ice.issue(sid);
         let mut psk = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut psk);
-        let (grant, record, event) = {
+        let (grant, claimed, agent, record, event) = {
             let mut g = self.lock();
             let conn = g.conns.get(&id).ok_or(SignalError::Unexpected)?;
             let Role::Technician { name, organisation, desks } = conn.role.clone() else {
@@ -154,21 +157,26 @@ impl Shared {
                     }
                 }
             }
-            if let Some(c) = g.conns.get(&r.agent) {
-                let claimed =
-                    ServerToClient::Claimed { technician: name.clone(), organisation, ice: ice.clone(), psk };
-                let _ = c.tx.try_send(claimed);
-            }
             left_queue(&g, &r);
             g.sessions
                 .insert(sid, Live { record: record.clone(), console: id, agent: r.agent, ended: 0, left: 0 });
+            let claimed =
+                ServerToClient::Claimed { technician: name.clone(), organisation, ice: ice.clone(), psk };
             let event = AuditEvent::Claimed { request: r.id, technician: name, desk: r.ask.desk.clone() };
-            (ServerToClient::ClaimGranted { item: r.item(), ice, psk }, record, event)
+            (ServerToClient::ClaimGranted { item: r.item(), ice, psk }, claimed, r.agent, record, event)
         };
-        info!(session = sid, "a request was claimed");
-        self.audit(event);
         self.persist(Some(record))?;
-        Ok(grant)
+        self.audit(event);
+        info!(session = sid, "a request was claimed");
+        let g = self.lock();
+        for (to, msg) in [(id, grant), (agent, claimed)] {
+            if let Some(c) = g.conns.get(&to)
+                && c.tx.try_send(msg).is_err()
+            {
+                warn!(session = sid, "a claimed session's side is not reading");
+            }
+        }
+        Ok(())
     }
 
     /// Takes out requests nobody claimed in their desk's time and tells
@@ -266,7 +274,14 @@ mod tests {
         assert_eq!(items.iter().map(|i| i.request).collect::<Vec<_>>(), a);
 
         assert_eq!(s.claim(alice, 1), Err(SignalError::NotYourDesk));
-        let Ok(ServerToClient::ClaimGranted { item, psk, .. }) = s.claim(alice, 2) else { panic!() };
+        s.claim(alice, 2).unwrap();
+        let granted = drain(&mut alice_rx);
+        let Some(ServerToClient::ClaimGranted { item, psk, .. }) =
+            granted.iter().find(|m| matches!(m, ServerToClient::ClaimGranted { .. }))
+        else {
+            panic!("{granted:?}")
+        };
+        let psk = *psk;
         assert_eq!(item.ask.name, "c1");
         assert_eq!(s.claim(bob, 2), Err(SignalError::AlreadyClaimed));
         // The customer got the same key; everyone of billing saw it go.
