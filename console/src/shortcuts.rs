@@ -1,6 +1,7 @@
 //! The console's own keyboard shortcuts, which are never forwarded.
 //!
-//! On the dashboard: Ctrl+N makes a new code, Ctrl+C copies it. In a session
+//! On the dashboard: Ctrl+N makes a new code, Ctrl+C copies it, Ctrl+T takes
+//! the oldest waiting help request. In a session
 //! every key goes to the customer while you have control, so the session's
 //! shortcuts use Ctrl+Alt+Shift, which remote programs almost never need:
 //! R asks for control, F toggles fit and 1:1, T jumps to the chat (Escape
@@ -15,6 +16,8 @@ pub enum Shortcut {
     NewCode,
     /// Copy the code.
     CopyCode,
+    /// Take the oldest waiting help request.
+    TakeNext,
     /// Ask the customer for control.
     RequestControl,
     /// Switch between fit-to-window and 1:1.
@@ -45,6 +48,7 @@ pub fn shortcut(place: Place, key: &Key, modifiers: Modifiers) -> Option<Shortcu
         Place::Dashboard if modifiers == Modifiers::CTRL => match c.as_str() {
             "n" => Some(Shortcut::NewCode),
             "c" => Some(Shortcut::CopyCode),
+            "t" => Some(Shortcut::TakeNext),
             _ => None,
         },
         Place::Session if modifiers == Modifiers::CTRL | Modifiers::ALT | Modifiers::SHIFT => {
@@ -78,6 +82,7 @@ mod tests {
         assert_eq!(shortcut(Place::Session, &key("e"), Modifiers::CTRL | Modifiers::SHIFT), None);
         assert_eq!(shortcut(Place::Session, &key("e"), Modifiers::CTRL), None);
         assert_eq!(shortcut(Place::Session, &key("n"), Modifiers::CTRL), None);
+        assert_eq!(shortcut(Place::Dashboard, &key("t"), Modifiers::CTRL), Some(Shortcut::TakeNext));
     }
 
     #[test]

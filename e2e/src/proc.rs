@@ -164,11 +164,6 @@ impl Proc {
         Ok(())
     }
 
-    /// The exit status if the process has ended, without waiting.
-    pub fn try_exit(&mut self) -> anyhow::Result<Option<ExitStatus>> {
-        Ok(self.child.try_wait()?)
-    }
-
     /// Kills it at once (SIGKILL) and reaps it.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

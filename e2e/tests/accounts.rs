@@ -39,7 +39,7 @@ fn log_in(server: &Rendezvous, dir: &Path, user: &str, password: &str) -> anyhow
             p.kill();
             return Ok((true, p.all_output()));
         }
-        if let Some(status) = p.try_exit()? {
+        if let Some(status) = p.try_status()? {
             return Ok((status.success(), p.all_output()));
         }
         if start.elapsed() > STEP {

@@ -8,7 +8,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::bail;
-use tether_e2e::{PASSWORD, Proc, Rendezvous, STEP, Xvfb, agent_args, bin, console_args};
+use tether_e2e::desk::{self, xdotool};
+use tether_e2e::{PASSWORD, Proc, Rendezvous, STEP, Xvfb, agent_args, bin, console_args, console_window};
 
 fn admin(data: &Path, args: &[&str]) -> anyhow::Result<String> {
     let data = data.display().to_string();
@@ -20,6 +21,14 @@ fn admin(data: &Path, args: &[&str]) -> anyhow::Result<String> {
         bail!("{args:?} failed:\n{}", p.all_output());
     }
     Ok(p.all_output())
+}
+
+/// A server data directory with the billing desk and alice serving it.
+fn billing_desk(dir: &Path) -> anyhow::Result<std::path::PathBuf> {
+    let data = dir.join("server");
+    admin(&data, &["desk", "add", "billing", "--field", "account:Account number:required:8:[0-9]+"])?;
+    admin(&data, &["technician", "add", "alice", "--desk", "billing", "--password-stdin"])?;
+    Ok(data)
 }
 
 fn ask(server: &Rendezvous, display: &str, data: &Path, account: &str) -> anyhow::Result<Proc> {
@@ -36,9 +45,7 @@ fn ask(server: &Rendezvous, display: &str, data: &Path, account: &str) -> anyhow
 #[test]
 fn a_customer_asks_a_desk_and_a_technician_of_that_desk_takes_the_session() -> anyhow::Result<()> {
     let tmp = tempfile::tempdir()?;
-    let data = tmp.path().join("server");
-    admin(&data, &["desk", "add", "billing", "--field", "account:Account number:required:8:[0-9]+"])?;
-    admin(&data, &["technician", "add", "alice", "--desk", "billing", "--password-stdin"])?;
+    let data = billing_desk(tmp.path())?;
     let server = Rendezvous::start(&data, &[])?;
     let x = Xvfb::start("1024x768x24")?;
 
@@ -93,9 +100,7 @@ fn a_customer_asks_a_desk_and_a_technician_of_that_desk_takes_the_session() -> a
 fn kill_9_while_twenty_queue_sessions_run_loses_no_acknowledged_record() -> anyhow::Result<()> {
     const SESSIONS: usize = 20;
     let tmp = tempfile::tempdir()?;
-    let data = tmp.path().join("server");
-    admin(&data, &["desk", "add", "billing", "--field", "account:Account number:required:8:[0-9]+"])?;
-    admin(&data, &["technician", "add", "alice", "--desk", "billing", "--password-stdin"])?;
+    let data = billing_desk(tmp.path())?;
     let mut server = Rendezvous::start(&data, &["--no-turn"])?;
     let x = Xvfb::start("640x480x24")?;
     let script = tmp.path().join("script.txt");
@@ -127,5 +132,35 @@ fn kill_9_while_twenty_queue_sessions_run_loses_no_acknowledged_record() -> anyh
     let log = admin(&data, &["audit", "list"])?;
     assert_eq!(log.lines().filter(|l| l.contains("claimed by alice")).count(), SESSIONS, "{log}");
     assert!(log.lines().filter(|l| l.ends_with("login alice")).count() >= SESSIONS, "{log}");
+    Ok(())
+}
+
+#[test]
+fn the_console_dashboard_follows_the_queue_and_takes_a_request() -> anyhow::Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let data = billing_desk(tmp.path())?;
+    let server = Rendezvous::start(&data, &[])?;
+    let (customer, tech_x) = (Xvfb::start("1024x768x24")?, Xvfb::start("1280x800x24")?);
+    let tech = tech_x.display.clone();
+    let console = console_window(&server, &tech, &tmp.path().join("console"), Some(PASSWORD), &[])?;
+    let window = desk::wait_window_named(&tech, "Tether console", STEP)?;
+    console.wait_for_stdout("queue: 0 waiting", STEP)?;
+
+    // Requests appear as they come and vanish when withdrawn.
+    let mut first = ask(&server, &customer.display, &tmp.path().join("agent1"), "1111")?;
+    console.wait_for_stdout("queue: Added(QueueItem { request: 1,", STEP)?;
+    let mut second = ask(&server, &customer.display, &tmp.path().join("agent2"), "2222")?;
+    console.wait_for_stdout("queue: Added(QueueItem { request: 2,", STEP)?;
+    second.kill();
+    console.wait_for_stdout("queue: Removed(2)", STEP)?;
+
+    // Ctrl+T takes the oldest: the session starts and the request is gone.
+    desk::focus(&tech, &window)?;
+    xdotool(&tech, &["key", "ctrl+t"])?;
+    console.wait_for_stdout("claimed: request 1 from Carol", STEP)?;
+    console.wait_for_stdout("queue: Removed(1)", STEP)?;
+    console.wait_for_stdout("consent: view=true", STEP)?;
+    first.wait_for_stdout("path: direct", STEP)?;
+    assert!(first.try_status()?.is_none(), "the customer's session ended:\n{}", first.all_output());
     Ok(())
 }

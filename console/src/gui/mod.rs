@@ -6,6 +6,7 @@
 //! them and one shows at a time. Values that cannot be cloned travel through
 //! messages in a [`Slot`].
 
+mod queue;
 mod running;
 
 use std::sync::{Arc, Mutex};
@@ -80,6 +81,8 @@ struct App {
     next_id: u64,
     /// The technician's clipboard, shared with the session on screen.
     clipboard: Option<Watcher>,
+    /// Follows the help-request queue while logged in.
+    watcher: Option<iced::task::Handle>,
 }
 
 /// Everything that happens in the window.
@@ -100,6 +103,10 @@ pub enum Message {
     CodeMade(Result<(Slot<Technician>, PairingCode, Duration), String>),
     /// The customer connected, or it failed.
     Connected(Result<Slot<LiveSession>, String>),
+    /// The help-request queue changed.
+    Queue(queue::Update),
+    /// A help request was taken and its session started, or it failed.
+    Taken(Result<Slot<LiveSession>, String>),
     /// A listing of the customer's folder arrived for session `id`.
     Listed(
         u64,
@@ -142,6 +149,7 @@ impl App {
             sessions: Vec::new(),
             next_id: 1,
             clipboard: Watcher::start(Box::new(Arboard::open)).ok(),
+            watcher: None,
         };
         let task = if app.opts.password.is_some() {
             app.log_in()
@@ -165,6 +173,15 @@ impl App {
         Task::perform(async move { Technician::login(&server, &trust, &user, &password).await }, |r| {
             Message::LoggedIn(r.map(Slot::new).map_err(|e| describe(&e)))
         })
+    }
+
+    fn login(&self) -> queue::Login {
+        queue::Login {
+            server: self.opts.server.clone(),
+            trust: self.opts.trust.clone(),
+            user: self.opts.user.clone(),
+            password: self.password.clone(),
+        }
     }
 
     fn new_code(&mut self) -> Task<Message> {
@@ -224,13 +241,16 @@ impl App {
                 remember(&self.opts.data_dir, &self.opts.server, &self.opts.user);
                 self.dash = dashboard::Dashboard::new(tech.name.clone(), Instant::now());
                 self.show(Screen::Dashboard);
-                return Task::perform(
+                let (watch, handle) = Task::run(queue::watch(self.login()), |m| m).abortable();
+                self.watcher = Some(handle);
+                let recent = Task::perform(
                     async move {
                         let recent = tech.recent_sessions().await;
                         (tech, recent)
                     },
                     |(tech, recent)| Message::Recent(Slot::new(tech), recent.map_err(|e| e.to_string())),
                 );
+                return Task::batch([recent, watch]);
             }
             Message::Recent(slot, recent) => {
                 if self.technician.is_none() {
@@ -264,8 +284,15 @@ impl App {
                     Some(dashboard::Event::NewCode) => return self.new_code(),
                     Some(dashboard::Event::Copy(code)) => return iced::clipboard::write(code),
                     Some(dashboard::Event::Open(id)) => self.show(Screen::Session(id)),
+                    Some(dashboard::Event::Take(request)) => {
+                        return queue::take(self.login(), request, self.opts.relay_only);
+                    }
                     Some(dashboard::Event::LogOut) => {
                         self.technician = None;
+                        if let Some(w) = self.watcher.take() {
+                            w.abort();
+                        }
+                        self.dash.requests.clear();
                         self.screen = Screen::Login(login::Login::new(
                             self.opts.server.clone(),
                             self.opts.user.clone(),
@@ -287,6 +314,17 @@ impl App {
             Message::CodeMade(Err(why)) | Message::Connected(Err(why)) => {
                 self.dash.code = dashboard::CodeState::Failed(why);
             }
+            Message::Queue(update) => {
+                // Scripts and tests read these; people read the dashboard.
+                match &update {
+                    queue::Update::All(all) => println!("queue: {} waiting", all.len()),
+                    queue::Update::Change(queue_change) => println!("queue: {queue_change:?}"),
+                    queue::Update::Lost(_) => {}
+                }
+                queue::apply(&mut self.dash.requests, update);
+            }
+            Message::Taken(Err(why)) => self.dash.take_failed = Some(why),
+            Message::Taken(Ok(slot)) => return self.update(Message::Connected(Ok(slot))),
             Message::Connected(Ok(slot)) => {
                 let Some(live) = slot.take() else { return Task::none() };
                 let id = self.next_id;
@@ -365,6 +403,10 @@ impl App {
         match shortcuts::shortcut(place, key, modifiers) {
             Some(Shortcut::NewCode) => self.update(Message::Dashboard(dashboard::Message::NewCode)),
             Some(Shortcut::CopyCode) => self.update(Message::Dashboard(dashboard::Message::Copy)),
+            Some(Shortcut::TakeNext) => match self.dash.requests.first() {
+                Some(r) => self.update(Message::Dashboard(dashboard::Message::Take(r.request))),
+                None => Task::none(),
+            },
             Some(Shortcut::RequestControl) => self.update(to_session(session::Message::RequestControl)),
             Some(Shortcut::ToggleFit) => self.update(to_session(session::Message::ToggleFit)),
             Some(Shortcut::EndSession) => self.update(to_session(session::Message::End)),

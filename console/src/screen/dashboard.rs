@@ -1,10 +1,12 @@
-//! Dashboard: make a session code, show it large with a countdown, and list
-//! the technician's live sessions (open any of them) and recent ones.
+//! Dashboard: make a session code, show it large with a countdown, list the
+//! help requests waiting at the technician's desks (take one), the live
+//! sessions (open any of them) and recent ones.
 
 use std::time::{Duration, Instant};
 
 use iced::widget::{button, column, container, row, text};
 use iced::{Center, Element, Fill};
+use tether_protocol::queue::QueueItem;
 use tether_protocol::signal::SessionSummary;
 
 /// Where the current code stands.
@@ -38,7 +40,13 @@ pub struct Dashboard {
     pub live: Vec<(u64, String)>,
     /// Recent sessions, newest first, one line each.
     pub recent: Vec<String>,
+    /// Help requests waiting at the technician's desks, oldest first.
+    pub requests: Vec<QueueItem>,
+    /// Why the last take failed (someone else was first, say).
+    pub take_failed: Option<String>,
     now: Instant,
+    /// The wall clock (Unix seconds), for how long requests waited.
+    clock: u64,
 }
 
 /// What the user did.
@@ -52,6 +60,8 @@ pub enum Message {
     LogOut,
     /// Go to this live session.
     Open(u64),
+    /// Take this help request.
+    Take(u64),
 }
 
 /// What the app must do.
@@ -65,6 +75,8 @@ pub enum Event {
     LogOut,
     /// Show this live session.
     Open(u64),
+    /// Claim this help request.
+    Take(u64),
 }
 
 /// A Unix time as "30 Nov 16:40 UTC".
@@ -102,12 +114,23 @@ impl Dashboard {
     /// A dashboard for `technician`.
     #[must_use]
     pub fn new(technician: String, now: Instant) -> Self {
-        Self { technician, code: CodeState::None, live: Vec::new(), recent: Vec::new(), now }
+        Self {
+            technician,
+            code: CodeState::None,
+            live: Vec::new(),
+            recent: Vec::new(),
+            requests: Vec::new(),
+            take_failed: None,
+            now,
+            clock: 0,
+        }
     }
 
     /// Advances the countdown.
     pub fn tick(&mut self, now: Instant) {
         self.now = now;
+        self.clock =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
         if let CodeState::Waiting { code, expires } = &self.code
             && *expires <= now
         {
@@ -128,6 +151,33 @@ impl Dashboard {
             },
             Message::LogOut => self.live.is_empty().then_some(Event::LogOut),
             Message::Open(id) => Some(Event::Open(id)),
+            Message::Take(request) => {
+                self.take_failed = None;
+                Some(Event::Take(request))
+            }
+        }
+    }
+
+    /// The waiting requests, one row each with Take.
+    fn requests(&self) -> Element<'_, Message> {
+        let title = text(format!("Help requests ({})", self.requests.len())).size(20);
+        let rows = self.requests.iter().fold(column![title].spacing(6), |c, r| {
+            let waited = self.clock.saturating_sub(r.since);
+            let waited = if waited < 60 { format!("{waited} s") } else { format!("{} min", waited / 60) };
+            let fields: Vec<String> = r.ask.fields.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+            let line = format!("{} ({}) · waiting {waited} · {}", r.ask.name, r.ask.desk, r.ask.problem);
+            c.push(
+                row![
+                    column![text(line), text(fields.join(" · ")).size(12)].width(Fill),
+                    button(text("Take")).on_press(Message::Take(r.request)),
+                ]
+                .spacing(12)
+                .align_y(Center),
+            )
+        });
+        match &self.take_failed {
+            Some(why) => rows.push(text(why.clone()).style(text::danger)).into(),
+            None => rows.into(),
         }
     }
 
@@ -179,6 +229,9 @@ impl Dashboard {
         let header =
             row![text(format!("Logged in as {}", self.technician)).width(Fill), log_out].align_y(Center);
         let mut body = column![header, new_code, code].spacing(24).align_x(Center).padding(24);
+        if !self.requests.is_empty() || self.take_failed.is_some() {
+            body = body.push(self.requests());
+        }
         if !self.live.is_empty() {
             body = body.push(live);
         }
@@ -226,6 +279,33 @@ mod tests {
         let events: Vec<_> = messages.into_iter().filter_map(|m| dash.update(m)).collect();
         assert_eq!(events, vec![Event::Open(7)]);
         assert_eq!(dash.update(Message::LogOut), None, "no log out with live sessions");
+    }
+
+    #[test]
+    fn waiting_requests_show_and_can_be_taken() {
+        use tether_protocol::queue::HelpRequest;
+        let mut dash = Dashboard::new("alice".into(), Instant::now());
+        dash.tick(Instant::now());
+        dash.requests = vec![QueueItem {
+            request: 4,
+            ask: HelpRequest {
+                desk: "billing".into(),
+                name: "Carol".into(),
+                problem: "The printer is offline".into(),
+                fields: vec![("account".into(), "1234".into())],
+            },
+            since: dash.clock - 150,
+        }];
+        let messages: Vec<_> = {
+            let mut ui = simulator(dash.view());
+            assert!(ui.find("Help requests (1)").is_ok());
+            assert!(ui.find("Carol (billing) · waiting 2 min · The printer is offline").is_ok());
+            assert!(ui.find("account: 1234").is_ok());
+            ui.click("Take").unwrap();
+            ui.into_messages().collect()
+        };
+        let events: Vec<_> = messages.into_iter().filter_map(|m| dash.update(m)).collect();
+        assert_eq!(events, vec![Event::Take(4)]);
     }
 
     #[test]
