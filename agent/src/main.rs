@@ -32,9 +32,10 @@ struct Cli {
     /// The code your technician gave you, like 123-4567 (asked if missing).
     #[arg(long, conflicts_with = "desk")]
     code: Option<String>,
-    /// Ask this desk for help and wait for a technician, instead of a code
-    /// (with --name, --problem and the desk's --field answers).
-    #[arg(long, requires_all = ["name", "problem"])]
+    /// Ask this desk for help and wait for a technician, instead of a code:
+    /// the window shows the desk's form; headless, give --name, --problem
+    /// and the desk's --field answers.
+    #[arg(long)]
     desk: Option<String>,
     /// Your name, for a help request.
     #[arg(long, requires = "desk")]
@@ -200,9 +201,35 @@ struct App {
     commands: Option<mpsc::UnboundedSender<Command>>,
     relay_only: bool,
     folders: Folders,
+    /// The running session, to stop it if the customer withdraws.
+    session: Option<iced::task::Handle>,
 }
 
 impl App {
+    /// Starts the session: with a code, or by asking the desk for help.
+    fn start(&mut self, join: Join) -> Task<Message> {
+        let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+        let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+        let (q_tx, q_rx) = mpsc::unbounded_channel();
+        self.commands = Some(cmd_tx);
+        let mut p = platform(Arc::new(WindowConsent(q_tx)));
+        p.commands = Some(cmd_rx);
+        p.events = Some(ev_tx);
+        let opts = AgentOptions {
+            server: self.server.clone(),
+            join,
+            trust: self.trust.clone(),
+            relay_only: self.relay_only,
+            folders: self.folders.clone(),
+            clipboard: self.window.clipboard,
+        };
+        let (run, handle) =
+            Task::perform(session::run(opts, p), |r| Message::Finished(r.map_err(|e| e.to_string())))
+                .abortable();
+        self.session = Some(handle);
+        Task::batch([run, gui::listen(ev_rx, Message::Event), gui::listen(q_rx, Message::Ask)])
+    }
+
     fn update(&mut self, message: Message) -> Task<Message> {
         // Once a question is answered, typing goes to the chat box.
         let focus_chat = matches!(message, Message::Answer(_));
@@ -211,27 +238,15 @@ impl App {
             return iced::widget::operation::focus("chat");
         }
         match self.window.update(message) {
-            Some(Action::Start(code)) => {
-                let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
-                let (ev_tx, ev_rx) = mpsc::unbounded_channel();
-                let (q_tx, q_rx) = mpsc::unbounded_channel();
-                self.commands = Some(cmd_tx);
-                let mut p = platform(Arc::new(WindowConsent(q_tx)));
-                p.commands = Some(cmd_rx);
-                p.events = Some(ev_tx);
-                let opts = AgentOptions {
-                    server: self.server.clone(),
-                    join: Join::Code(code),
-                    trust: self.trust.clone(),
-                    relay_only: self.relay_only,
-                    folders: self.folders.clone(),
-                    clipboard: self.window.clipboard,
-                };
-                Task::batch([
-                    Task::perform(session::run(opts, p), |r| Message::Finished(r.map_err(|e| e.to_string()))),
-                    gui::listen(ev_rx, Message::Event),
-                    gui::listen(q_rx, Message::Ask),
-                ])
+            Some(Action::Start(code)) => self.start(Join::Code(code)),
+            Some(Action::Ask(ask)) => self.start(Join::Help(ask)),
+            Some(Action::Withdraw) => {
+                // Dropping the session closes its server connection, which
+                // takes the request out of the queue.
+                if let Some(s) = self.session.take() {
+                    s.abort();
+                }
+                Task::perform(tokio::time::sleep(QUIT_AFTER), |()| ()).then(|()| iced::exit())
             }
             Some(Action::Command(c)) => {
                 if let Some(tx) = &self.commands {
@@ -266,17 +281,16 @@ fn run() -> anyhow::Result<()> {
         if cli.accept.is_some() {
             anyhow::bail!("--accept answers consent in advance and works only with --headless");
         }
-        if cli.desk.is_some() {
-            anyhow::bail!("asking a desk for help works with --headless for now");
-        }
+
         let trust = ServerTrust { pinned: cli.server_cert, known: KnownServers::in_dir(&data_dir(&cli)?) };
         let (server, code, scale, relay_only) =
             (cli.server.clone(), cli.code.clone(), cli.scale, cli.relay_only);
         let folders = folders(&cli)?;
         let clipboard = cli.clipboard;
+        let desk = cli.desk.clone();
         return iced::application(
             move || {
-                let mut window = Window::new(code.clone());
+                let mut window = if desk.is_some() { Window::for_desk() } else { Window::new(code.clone()) };
                 window.clipboard = clipboard;
                 let app = App {
                     window,
@@ -285,9 +299,22 @@ fn run() -> anyhow::Result<()> {
                     commands: None,
                     relay_only,
                     folders: folders.clone(),
+                    session: None,
                 };
-                // The customer can type the code at once.
-                (app, iced::widget::operation::focus("code"))
+                let Some(desk) = desk.clone() else {
+                    // The customer can type the code at once.
+                    return (app, iced::widget::operation::focus("code"));
+                };
+                let (server, trust) = (server.clone(), trust.clone());
+                let load = Task::perform(
+                    async move {
+                        let fields =
+                            session::desk_info(&server, &trust, &desk).await.map_err(|e| e.to_string())?;
+                        Ok((desk, fields))
+                    },
+                    Message::DeskLoaded,
+                );
+                (app, load.chain(iced::widget::operation::focus("help-name")))
             },
             App::update,
             App::view,
@@ -300,6 +327,9 @@ fn run() -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("the window failed: {e}"));
     }
     let join = match (&cli.desk, &cli.code) {
+        (Some(_), _) if cli.name.is_none() || cli.problem.is_none() => {
+            anyhow::bail!("--desk with --headless needs --name and --problem");
+        }
         (Some(desk), _) => Join::Help(HelpRequest {
             desk: desk.clone(),
             name: cli.name.clone().unwrap_or_default(),

@@ -12,6 +12,7 @@ use tether_protocol::channel::control::{self, Consent};
 use tether_protocol::code::PairingCode;
 use tether_protocol::codec::{Encoder, encoder::DEFAULT_LEVEL};
 use tether_protocol::crypt::SessionKeys;
+use tether_protocol::desk::FieldSpec;
 use tether_protocol::handshake::StaticKey;
 use tether_protocol::ice::IceServers;
 use tether_protocol::pake::Role;
@@ -74,7 +75,11 @@ async fn join_code(client: &mut SignalClient, code: &PairingCode) -> Result<Met,
 /// Asks a desk for help (checked against its fields first) and waits in
 /// its queue until a technician takes the request; the server hands both
 /// sides the session's key.
-async fn ask_for_help(client: &mut SignalClient, ask: HelpRequest) -> Result<Met, AgentError> {
+async fn ask_for_help(
+    client: &mut SignalClient,
+    ask: HelpRequest,
+    events: &Option<mpsc::UnboundedSender<AgentEvent>>,
+) -> Result<Met, AgentError> {
     client.send(&ClientToServer::DeskInfo { desk: ask.desk.clone() }).await?;
     let timeout = match client.recv().await? {
         ServerToClient::DeskInfo { fields, timeout_secs, .. } => {
@@ -91,8 +96,12 @@ async fn ask_for_help(client: &mut SignalClient, ask: HelpRequest) -> Result<Met
                 println!(
                     "queued: request {request}, position {position}; a technician answers within {timeout} s"
                 );
+                notify(events, AgentEvent::Queued(position));
             }
-            ServerToClient::QueuePosition(position) => println!("position: {position}"),
+            ServerToClient::QueuePosition(position) => {
+                println!("position: {position}");
+                notify(events, AgentEvent::Queued(position));
+            }
             ServerToClient::HelpRefused(why) => return Err(AgentError::Help(why)),
             ServerToClient::NobodyAnswered => {
                 return Err(AgentError::Help("Nobody could answer in time. Please try again later.".into()));
@@ -107,11 +116,29 @@ async fn ask_for_help(client: &mut SignalClient, ask: HelpRequest) -> Result<Met
     }
 }
 
+/// What `desk` asks its customers: its fields, for the "Get help" form.
+pub async fn desk_info(server: &str, trust: &ServerTrust, desk: &str) -> Result<Vec<FieldSpec>, AgentError> {
+    let mut client = SignalClient::connect(server, trust).await?;
+    client.send(&ClientToServer::DeskInfo { desk: desk.to_owned() }).await?;
+    let answer = client.recv().await;
+    client.close().await;
+    match answer? {
+        ServerToClient::DeskInfo { fields, .. } => Ok(fields),
+        ServerToClient::Error(e) => Err(AgentError::Refused(e)),
+        _ => Err(AgentError::Internal("unexpected answer from the server")),
+    }
+}
+
 /// Meets the technician, swaps addresses and accepts the console.
-async fn pair(client: &mut SignalClient, join: &Join, relay_only: bool) -> Result<Paired, AgentError> {
+async fn pair(
+    client: &mut SignalClient,
+    join: &Join,
+    relay_only: bool,
+    events: &Option<mpsc::UnboundedSender<AgentEvent>>,
+) -> Result<Paired, AgentError> {
     let (technician, organisation, ice, psk) = match join {
         Join::Code(code) => join_code(client, code).await?,
-        Join::Help(ask) => ask_for_help(client, ask.clone()).await?,
+        Join::Help(ask) => ask_for_help(client, ask.clone(), events).await?,
     };
     let ice_path = pairing::connect_ice(client, &ice, false, relay_only).await?;
     let path = ice_path.path();
@@ -203,6 +230,8 @@ pub enum AgentEvent {
     ChatDelivered,
     /// A file transfer moved on or ended.
     Transfer(files::Shown, files::Progress),
+    /// The help request waits at this place in its desk's queue.
+    Queued(u32),
 }
 
 fn notify(events: &Option<mpsc::UnboundedSender<AgentEvent>>, event: AgentEvent) {
@@ -259,7 +288,7 @@ pub async fn run(opts: AgentOptions, mut platform: Platform) -> Result<EndReason
     let screen_size = source.size();
     let (monitors, active) = source.monitors();
     let mut client = SignalClient::connect(&opts.server, &opts.trust).await?;
-    let paired = match pair(&mut client, &opts.join, opts.relay_only).await {
+    let paired = match pair(&mut client, &opts.join, opts.relay_only, &platform.events).await {
         Ok(p) => p,
         Err(e) => {
             // Deliver what we told the server (a wrong code burns it) before leaving.

@@ -1,6 +1,12 @@
 //! The customer's window: the code, "Connecting…", consent dialogs with the
 //! technician's name and the four words, and an always-visible banner with
-//! Stop control and End session. The session itself runs in `session`.
+//! Stop control and End session; or, started for a desk, the "Get help"
+//! form (`help`) and the customer's place in the queue. The session itself
+//! runs in `session`.
+
+mod help;
+
+pub use help::{FormMessage, HelpForm};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -85,6 +91,12 @@ pub enum Stage {
         /// Why the last try failed.
         error: Option<String>,
     },
+    /// Reading what the desk asks.
+    LoadingDesk,
+    /// The "Get help" form.
+    Help(HelpForm),
+    /// Waiting in the desk's queue, at this place once known.
+    Waiting(Option<u32>),
     /// Joining and setting up the secure connection.
     Connecting,
     /// Connected; the banner shows who and what.
@@ -140,6 +152,12 @@ pub enum Message {
     CodeChanged(String),
     /// Connect.
     Connect,
+    /// In the "Get help" form.
+    Form(FormMessage),
+    /// The desk's fields arrived (desk, fields), or why not.
+    DeskLoaded(Result<(String, Vec<tether_protocol::desk::FieldSpec>), String>),
+    /// Withdraw the help request.
+    CancelHelp,
     /// Answer the open question.
     Answer(bool),
     /// The folder for a file coming in was edited.
@@ -175,6 +193,10 @@ pub enum Message {
 pub enum Action {
     /// Start a session with this code.
     Start(PairingCode),
+    /// Ask the desk for help; the session follows once a technician takes it.
+    Ask(tether_protocol::queue::HelpRequest),
+    /// Withdraw the help request: stop the session before it starts.
+    Withdraw,
     /// Send this command to the session.
     Command(Command),
     /// Show the system's folder picker, starting here.
@@ -202,6 +224,12 @@ impl Window {
         }
     }
 
+    /// A window for asking `desk` for help; its fields load first.
+    #[must_use]
+    pub fn for_desk() -> Self {
+        Self { stage: Stage::LoadingDesk, ..Self::new(None) }
+    }
+
     fn push_chat(&mut self, mine: bool, line: String) {
         if self.chat.len() >= MAX_CHAT_LINES {
             self.chat.remove(0);
@@ -226,6 +254,27 @@ impl Window {
                         }
                         Err(e) => *error = Some(e.to_string()),
                     }
+                }
+            }
+            Message::DeskLoaded(Ok((desk, fields))) => self.stage = Stage::Help(HelpForm::new(desk, fields)),
+            Message::DeskLoaded(Err(why)) => self.stage = Stage::Ended(why),
+            Message::Form(m) => {
+                if let Stage::Help(form) = &mut self.stage
+                    && let Some(ask) = form.update(m)
+                {
+                    self.stage = Stage::Waiting(None);
+                    return Some(Action::Ask(ask));
+                }
+            }
+            Message::CancelHelp => {
+                if matches!(self.stage, Stage::Waiting(_)) {
+                    self.stage = Stage::Ended("You withdrew your request; nothing was shared.".into());
+                    return Some(Action::Withdraw);
+                }
+            }
+            Message::Event(AgentEvent::Queued(position)) => {
+                if let Stage::Waiting(p) = &mut self.stage {
+                    *p = Some(position);
                 }
             }
             Message::Answer(yes) => self.answer(yes),
@@ -351,6 +400,24 @@ impl Window {
                     c = c.push(text(e.clone()).style(text::danger));
                 }
                 c.into()
+            }
+            Stage::LoadingDesk => text("Getting the help form…").size(20).into(),
+            Stage::Help(form) => form.view().map(Message::Form),
+            Stage::Waiting(position) => {
+                let place = match position {
+                    Some(1) => "You are next.".to_owned(),
+                    Some(n) => format!("You are number {n} in the queue."),
+                    None => "Sending your request…".to_owned(),
+                };
+                column![
+                    text("Waiting for a technician").size(24),
+                    text(place).size(18),
+                    text("Keep this window open; the first free technician will answer."),
+                    button(text("Cancel my request")).on_press(Message::CancelHelp).style(button::secondary),
+                ]
+                .spacing(12)
+                .align_x(Center)
+                .into()
             }
             Stage::Connecting => text("Connecting to your technician…").size(20).into(),
             Stage::Live => self.live(),

@@ -196,3 +196,31 @@ fn the_customer_chooses_where_a_file_goes() {
     click(&mut w, "Deny");
     assert_eq!(rx.try_recv(), Ok(None));
 }
+
+#[test]
+fn a_help_request_waits_in_the_queue_and_can_be_withdrawn() {
+    use tether_protocol::desk::FieldSpec;
+    let mut w = Window::for_desk();
+    let fields = vec![FieldSpec::parse("account:Account number:optional:8").unwrap()];
+    w.update(Message::DeskLoaded(Ok(("billing".into(), fields))));
+    w.update(Message::Form(FormMessage::Name("Carol".into())));
+    w.update(Message::Form(FormMessage::Problem("No sound".into())));
+    let asked = w.update(Message::Form(FormMessage::Ask));
+    assert!(
+        matches!(asked, Some(Action::Ask(ref a)) if a.name == "Carol" && a.fields.is_empty()),
+        "{asked:?}"
+    );
+    w.update(Message::Event(AgentEvent::Queued(3)));
+    {
+        let mut ui = simulator(w.view());
+        assert!(ui.find("You are number 3 in the queue.").is_ok());
+    }
+    w.update(Message::Event(AgentEvent::Queued(1)));
+    {
+        let mut ui = simulator(w.view());
+        assert!(ui.find("You are next.").is_ok());
+    }
+    assert_eq!(click(&mut w, "Cancel my request"), vec![Action::Withdraw]);
+    let mut ui = simulator(w.view());
+    assert!(ui.find("You withdrew your request; nothing was shared.").is_ok());
+}
