@@ -9,6 +9,7 @@
 //! the agent's display (see `input`).
 
 mod codecs;
+mod desk;
 mod input;
 mod net;
 mod transfer;
@@ -210,7 +211,10 @@ async fn main() -> anyhow::Result<()> {
         Some("net") => return net_main().await,
         Some("screen") => return codecs::run(std::env::args().nth(2).as_deref()).await,
         Some("transfer") => return transfer_main().await,
-        Some(other) => bail!("unknown benchmark {other:?}: none for the pipeline, net, screen or transfer"),
+        Some("desk") => return desk::run().await,
+        Some(other) => {
+            bail!("unknown benchmark {other:?}: none for the pipeline, net, screen, transfer or desk")
+        }
     }
     let source = tether_agent::screen::primary()?;
     let (w, h) = source.size();

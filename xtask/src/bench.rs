@@ -6,7 +6,8 @@
 //! with `screen` the screen codecs on recorded workloads against zstd, VP9,
 //! x264 and TigerVNC (installs ffmpeg, Chromium and TigerVNC); with
 //! `transfer` file transfer in the NAT lab against scp (installs sshd and
-//! socat; needs root).
+//! socat; needs root); with `desk` the help-request queue on loopback
+//! (1,000 agents, 50 technicians).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -17,8 +18,8 @@ use tether_e2e::Xvfb;
 
 /// Runs the screen benchmark, or `which` one.
 pub fn run(root: &Path, which: Option<&str>) -> anyhow::Result<()> {
-    if which.is_some_and(|w| !["net", "screen", "transfer"].contains(&w)) {
-        bail!("usage: cargo xtask bench [net|screen|transfer]");
+    if which.is_some_and(|w| !["net", "screen", "transfer", "desk"].contains(&w)) {
+        bail!("usage: cargo xtask bench [net|screen|transfer|desk]");
     }
     if which == Some("screen") {
         crate::packages::ensure(crate::packages::BENCH_SCREEN)?;
@@ -38,7 +39,7 @@ pub fn run(root: &Path, which: Option<&str>) -> anyhow::Result<()> {
     let xvfb = Xvfb::start("1920x1080x24")?;
     // The default fixed font is 6×13 pixels: 320×83 cells fill 1920×1080.
     // (The screen benchmark opens its own windows on a bare desktop.)
-    let mut xterm = if matches!(which, Some("screen" | "transfer")) {
+    let mut xterm = if matches!(which, Some("screen" | "transfer" | "desk")) {
         None
     } else {
         let child = Command::new("xterm")

@@ -109,7 +109,9 @@ fn dispatch() -> anyhow::Result<()> {
             lab::run(&args[1..])
         }
         _ => {
-            eprintln!("usage: cargo xtask test | demo | bench [net|screen|transfer] | screenshots | lab");
+            eprintln!(
+                "usage: cargo xtask test | demo | bench [net|screen|transfer|desk] | screenshots | lab"
+            );
             std::process::exit(2);
         }
     }
