@@ -106,7 +106,8 @@ async fn claim(mut conns: Vec<SignalClient>, waiting: Arc<Mutex<BTreeSet<u64>>>)
             let Some(request) = next else { return Ok(lost) };
             c.send(&ClientToServer::Claim { request }).await?;
             let answer = loop {
-                if let m @ (ServerToClient::ClaimGranted { .. } | ServerToClient::Error(_)) = c.recv().await? {
+                if let m @ (ServerToClient::ClaimGranted { .. } | ServerToClient::Error(_)) = c.recv().await?
+                {
                     break m;
                 }
             };
