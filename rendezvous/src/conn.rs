@@ -184,8 +184,13 @@ async fn login(shared: &Shared, user: &str, password: String) -> Result<Technici
         return Err(SignalError::LockedOut { secs: left.as_secs().max(1) });
     }
     let tech = shared.store.technician(user).ok().flatten();
-    let hash = tech.as_ref().map_or_else(|| decoy_hash().to_owned(), |t| t.password_hash.clone());
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false);
+    let hash = tech.as_ref().map(|t| t.password_hash.clone());
+    let ok = tokio::task::spawn_blocking(move || match &hash {
+        Some(h) => verify_password(&password, h),
+        None => verify_password(&password, decoy_hash()),
+    })
+    .await
+    .unwrap_or(false);
     match tech {
         Some(t) if ok && t.disabled => Err(SignalError::AccountDisabled),
         Some(t) if ok => {

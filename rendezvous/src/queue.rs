@@ -91,6 +91,12 @@ impl<A: Clone + PartialEq> Queue<A> {
         self.requests.values().filter(move |r| r.ask.desk == desk)
     }
 
+    /// Request `id`, if it is waiting.
+    #[must_use]
+    pub fn get(&self, id: u64) -> Option<&Request<A>> {
+        self.requests.get(&id)
+    }
+
     /// The request's place in its desk's queue (1 is next).
     #[must_use]
     pub fn position(&self, id: u64) -> Option<u32> {

@@ -70,7 +70,7 @@ impl Shared {
         if let Some(c) = g.conns.get_mut(&id) {
             c.role = Role::Asking;
         }
-        let item = g.queue.waiting(std::slice::from_ref(&desk.name), request - 1).next().map(Request::item);
+        let item = g.queue.get(request).map(Request::item);
         if let Some(item) = item {
             tell_watchers(&g, &desk.name, &ServerToClient::QueueAdded(item));
         }
@@ -175,6 +175,13 @@ impl Shared {
             {
                 warn!(session = sid, "a claimed session's side is not reading");
             }
+        }
+        // A customer who left while the record was written was announced
+        // before the grant; say it again after, where the console listens.
+        if !g.conns.contains_key(&agent)
+            && let Some(c) = g.conns.get(&id)
+        {
+            let _ = c.tx.try_send(ServerToClient::PeerLeft);
         }
         Ok(())
     }

@@ -211,18 +211,19 @@ impl Shared {
             // The other side may still report (the customer's survey, the
             // technician's notes); the session is forgotten once both left.
             live.left += 1;
-            let mut record = live.record.clone();
             if live.left >= 2 {
+                // Everything it reported since is on disk already.
                 g.sessions.remove(&sid);
-            } else {
-                record.ended.get_or_insert_with(unix_now);
-                if record.outcome == Outcome::Open {
-                    record.outcome = if live.ended >= 2 { Outcome::Ended } else { Outcome::Disconnected };
-                }
-                live.record = record.clone();
-                if let Some(p) = g.conns.get(&peer) {
-                    let _ = p.tx.try_send(ServerToClient::PeerLeft);
-                }
+                return;
+            }
+            let record = &mut live.record;
+            record.ended.get_or_insert_with(unix_now);
+            if record.outcome == Outcome::Open {
+                record.outcome = if live.ended >= 2 { Outcome::Ended } else { Outcome::Disconnected };
+            }
+            let record = record.clone();
+            if let Some(p) = g.conns.get(&peer) {
+                let _ = p.tx.try_send(ServerToClient::PeerLeft);
             }
             record
         };
