@@ -9,6 +9,7 @@ pub mod gui;
 pub mod headless;
 pub mod link;
 pub mod mapping;
+pub mod office;
 pub mod pointer;
 pub mod queue;
 mod receivers;

@@ -8,6 +8,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use tether_protocol::admin::AccountRole;
 use tether_protocol::channel::clipboard::Clip;
 use tether_protocol::channel::control::{self, Consent};
 use tether_protocol::channel::cursor::CursorShape;
@@ -71,6 +72,8 @@ pub struct Technician {
     pub name: String,
     /// Organisation.
     pub organisation: String,
+    /// What the account may do (the server checks again).
+    pub role: AccountRole,
     /// Offer only relayed candidates: the customer never learns this
     /// console's addresses.
     pub relay_only: bool,
@@ -89,8 +92,8 @@ impl Technician {
         let mut client = SignalClient::connect(server, trust).await?;
         client.send(&ClientToServer::Login { user: user.to_owned(), password: password.to_owned() }).await?;
         match client.recv().await? {
-            ServerToClient::LoggedIn { name, organisation } => {
-                let mut me = Self { client, name, organisation, relay_only: false, canned: Vec::new() };
+            ServerToClient::LoggedIn { name, organisation, role } => {
+                let mut me = Self { client, name, organisation, role, relay_only: false, canned: Vec::new() };
                 me.canned = me.canned_replies().await?;
                 Ok(me)
             }

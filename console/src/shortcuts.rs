@@ -1,7 +1,8 @@
 //! The console's own keyboard shortcuts, which are never forwarded.
 //!
 //! On the dashboard: Ctrl+N makes a new code, Ctrl+C copies it, Ctrl+T takes
-//! the oldest waiting help request. In a session
+//! the oldest waiting help request, Ctrl+R shows the reports and Ctrl+M
+//! (admins) administration. In a session
 //! every key goes to the customer while you have control, so the session's
 //! shortcuts use Ctrl+Alt+Shift, which remote programs almost never need:
 //! R asks for control, F toggles fit and 1:1, T jumps to the chat (Escape
@@ -18,6 +19,10 @@ pub enum Shortcut {
     CopyCode,
     /// Take the oldest waiting help request.
     TakeNext,
+    /// Show the reports.
+    Reports,
+    /// Show administration.
+    Admin,
     /// Ask the customer for control.
     RequestControl,
     /// Switch between fit-to-window and 1:1.
@@ -49,6 +54,8 @@ pub fn shortcut(place: Place, key: &Key, modifiers: Modifiers) -> Option<Shortcu
             "n" => Some(Shortcut::NewCode),
             "c" => Some(Shortcut::CopyCode),
             "t" => Some(Shortcut::TakeNext),
+            "r" => Some(Shortcut::Reports),
+            "m" => Some(Shortcut::Admin),
             _ => None,
         },
         Place::Session if modifiers == Modifiers::CTRL | Modifiers::ALT | Modifiers::SHIFT => {
@@ -90,5 +97,12 @@ mod tests {
         assert_eq!(shortcut(Place::Dashboard, &key("n"), Modifiers::CTRL), Some(Shortcut::NewCode));
         assert_eq!(shortcut(Place::Dashboard, &key("c"), Modifiers::CTRL), Some(Shortcut::CopyCode));
         assert_eq!(shortcut(Place::Dashboard, &key("n"), Modifiers::empty()), None);
+        assert_eq!(shortcut(Place::Dashboard, &key("r"), Modifiers::CTRL), Some(Shortcut::Reports));
+        assert_eq!(shortcut(Place::Dashboard, &key("m"), Modifiers::CTRL), Some(Shortcut::Admin));
+        assert_eq!(
+            shortcut(Place::Session, &key("m"), Modifiers::CTRL),
+            None,
+            "in a session it is the customer's"
+        );
     }
 }

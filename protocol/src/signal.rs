@@ -23,6 +23,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::admin::{AccountRole, AdminReply, AdminRequest};
 use crate::code::Nameplate;
 use crate::desk::FieldSpec;
 use crate::ice::{IceParams, IceParamsError, IceServers};
@@ -206,6 +207,9 @@ pub enum ClientToServer {
         /// Its number.
         request: u64,
     },
+    /// Administration, reports and notes after a session (answered with
+    /// [`ServerToClient::Admin`]).
+    Admin(AdminRequest),
 }
 
 /// Most sessions one [`ServerToClient::RecentSessions`] answer holds.
@@ -238,6 +242,8 @@ impl fmt::Display for SessionOutcome {
 /// One of a technician's sessions, as the server recorded it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionSummary {
+    /// The session's id on the server.
+    pub id: u64,
     /// When the customer joined (Unix seconds).
     pub started: u64,
     /// When it ended (Unix seconds).
@@ -318,6 +324,9 @@ pub enum SignalError {
     /// Too many requests are waiting.
     #[error("too many requests are waiting; try again in a few minutes")]
     QueueFull,
+    /// The account's role does not allow this.
+    #[error("your account may not do that; ask an administrator")]
+    NotAllowed,
 }
 
 /// Server to client.
@@ -327,6 +336,8 @@ pub enum ServerToClient {
     LoggedIn {
         /// Display name.
         name: String,
+        /// What the account may do.
+        role: AccountRole,
         /// Organisation.
         organisation: String,
     },
@@ -425,6 +436,8 @@ pub enum ServerToClient {
         /// The pre-shared key for the Noise handshake.
         psk: [u8; 32],
     },
+    /// The answer to [`ClientToServer::Admin`].
+    Admin(AdminReply),
 }
 
 /// Longest survey comment, in bytes.
@@ -461,6 +474,7 @@ mod tests {
             round_trip(&ClientToServer::CannedReplies);
             round_trip(&ServerToClient::CannedReplies(vec![p.clone()]));
             let summary = SessionSummary {
+                id: u64::from(n),
                 started: u64::from(port),
                 ended: Some(u64::from(n)),
                 path: Some(PathKind::Direct),
@@ -469,6 +483,8 @@ mod tests {
                 outcome: SessionOutcome::WrongCode,
             };
             round_trip(&ServerToClient::RecentSessions(vec![summary; usize::from(port % 4)]));
+            round_trip(&ClientToServer::Admin(crate::admin::AdminRequest::AddNote { session: u64::from(n), text: p.clone() }));
+            round_trip(&ServerToClient::Admin(crate::admin::AdminReply::Refused(p.clone())));
         }
 
         #[test]

@@ -53,7 +53,13 @@ fn check_name(what: &str, name: &str, max: usize) -> Result<(), AdminError> {
     Ok(())
 }
 
-fn audit(store: &dyn Store, what: String) -> Result<(), AdminError> {
+/// Writes `what` to the audit log, naming the admin who did it when it was
+/// done from a console (`by`), not on the server's command line.
+fn audit(store: &dyn Store, by: Option<&str>, what: String) -> Result<(), AdminError> {
+    let what = match by {
+        Some(admin) => format!("{what} by {admin}"),
+        None => what,
+    };
     store.append_audit(unix_now(), AuditEvent::Admin { what })?;
     Ok(())
 }
@@ -70,9 +76,31 @@ fn check_desks(store: &dyn Store, desks: &[String]) -> Result<(), AdminError> {
 
 /// Adds a technician.
 pub fn add_technician(store: &dyn Store, new: NewTechnician) -> Result<(), AdminError> {
-    check_name("technician", &new.name, MAX_NAME)?;
-    check_desks(store, &new.desks)?;
+    check_technician(store, &new)?;
     let password_hash = hash_password(&new.password)?;
+    add_hashed(store, new, password_hash, None)
+}
+
+/// Checks a technician to add before its password is hashed.
+pub fn check_technician(store: &dyn Store, new: &NewTechnician) -> Result<(), AdminError> {
+    check_name("technician", &new.name, MAX_NAME)?;
+    if new.organisation.len() > MAX_NAME || new.organisation.chars().any(char::is_control) {
+        return Err(AdminError::Invalid(format!(
+            "an organisation name has at most {MAX_NAME} printable characters"
+        )));
+    }
+    check_desks(store, &new.desks)
+}
+
+/// Adds a technician whose password `check_technician` passed and was
+/// hashed (off the async threads, by the caller); `by` is the admin.
+pub fn add_hashed(
+    store: &dyn Store,
+    new: NewTechnician,
+    password_hash: String,
+    by: Option<&str>,
+) -> Result<(), AdminError> {
+    check_technician(store, &new)?;
     let t = Technician {
         name: new.name,
         organisation: new.organisation,
@@ -83,17 +111,29 @@ pub fn add_technician(store: &dyn Store, new: NewTechnician) -> Result<(), Admin
         disabled: false,
     };
     store.add_technician(&t)?;
-    audit(store, format!("added {} {} (desks: {})", t.role, t.name, t.desks.join(",")))
+    audit(store, by, format!("added {} {} (desks: {})", t.role, t.name, t.desks.join(",")))
 }
 
-/// Changes a technician's role and desks (those given).
+/// What to change in an account; `None` keeps what it has.
+#[derive(Debug, Clone, Default)]
+pub struct Change {
+    /// A new role.
+    pub role: Option<AccountRole>,
+    /// New desks.
+    pub desks: Option<Vec<String>>,
+    /// Disable or enable.
+    pub disabled: Option<bool>,
+}
+
+/// Changes a technician's role, desks or state (those given); `by` is the
+/// admin, if done from a console.
 pub fn update_technician(
     store: &dyn Store,
     name: &str,
-    role: Option<AccountRole>,
-    desks: Option<Vec<String>>,
-    disabled: Option<bool>,
+    change: Change,
+    by: Option<&str>,
 ) -> Result<Technician, AdminError> {
+    let Change { role, desks, disabled } = change;
     let mut t = store
         .technician(name)?
         .ok_or_else(|| AdminError::Invalid(format!("there is no technician called {name:?}")))?;
@@ -105,16 +145,17 @@ pub fn update_technician(
     t.disabled = disabled.unwrap_or(t.disabled);
     store.update_technician(&t)?;
     let state = if t.disabled { "disabled" } else { "enabled" };
-    audit(store, format!("changed {}: {}, desks {}, {state}", t.name, t.role, t.desks.join(",")))?;
+    audit(store, by, format!("changed {}: {}, desks {}, {state}", t.name, t.role, t.desks.join(",")))?;
     Ok(t)
 }
 
-/// Adds a desk.
+/// Adds a desk; `by` is the admin, if done from a console.
 pub fn add_desk(
     store: &dyn Store,
     name: &str,
     fields: Vec<FieldSpec>,
     timeout_secs: u64,
+    by: Option<&str>,
 ) -> Result<(), AdminError> {
     check_name("desk", name, MAX_DESK_NAME)?;
     if fields.len() > MAX_FIELDS {
@@ -131,7 +172,7 @@ pub fn add_desk(
     }
     let keys: Vec<String> = fields.iter().map(|f| f.key.clone()).collect();
     store.add_desk(&Desk { name: name.to_owned(), fields, timeout_secs, created: unix_now() })?;
-    audit(store, format!("added desk {name} (fields: {}; timeout {timeout_secs} s)", keys.join(",")))
+    audit(store, by, format!("added desk {name} (fields: {}; timeout {timeout_secs} s)", keys.join(",")))
 }
 
 /// One line per technician: name, organisation, role, desks, state.
@@ -192,18 +233,25 @@ mod tests {
         let e = add_technician(&store, alice(&["billing"])).unwrap_err();
         assert_eq!(e.to_string(), "there is no desk called \"billing\"; add it first");
         let field = FieldSpec::parse("account:Account:required:8:[0-9]+").unwrap();
-        add_desk(&store, "billing", vec![field.clone(), field], 300).unwrap_err();
-        add_desk(&store, "billing", vec![FieldSpec::parse("account:Account:required:8").unwrap()], 300)
+        add_desk(&store, "billing", vec![field.clone(), field], 300, None).unwrap_err();
+        add_desk(&store, "billing", vec![FieldSpec::parse("account:Account:required:8").unwrap()], 300, None)
             .unwrap();
-        assert!(add_desk(&store, "late", vec![], 0).is_err());
-        assert!(add_desk(&store, " padded", vec![], 10).is_err());
+        assert!(add_desk(&store, "late", vec![], 0, None).is_err());
+        assert!(add_desk(&store, " padded", vec![], 10, None).is_err());
         add_technician(&store, alice(&["billing"])).unwrap();
         assert!(matches!(add_technician(&store, alice(&[])), Err(AdminError::Store(StoreError::Exists(_)))));
-        let t = update_technician(&store, "alice", Some(AccountRole::Supervisor), None, Some(true)).unwrap();
+        let change = Change { role: Some(AccountRole::Supervisor), desks: None, disabled: Some(true) };
+        let t = update_technician(&store, "alice", change, Some("root")).unwrap();
         assert!(t.disabled && t.role == AccountRole::Supervisor && t.desks == ["billing"]);
         assert_eq!(technician_lines(&store).unwrap(), ["alice\tAcme\tsupervisor\tbilling\tdisabled"]);
         assert_eq!(desk_lines(&store).unwrap(), ["billing\t300\taccount:Account:required:8"]);
-        // Three changes, three audit entries, and the chain holds.
+        // Three changes, three audit entries, and the chain holds; a change
+        // made from a console names its admin.
         assert_eq!(verify_audit(&store).unwrap(), 3);
+        let last = store.audit_log().unwrap().pop().unwrap().1.unwrap();
+        assert_eq!(
+            last.event.to_string(),
+            "admin: changed alice: supervisor, desks billing, disabled by root"
+        );
     }
 }

@@ -102,12 +102,12 @@ async fn request(
             match login(shared, &user, password).await {
                 Ok(t) => {
                     info!(technician = %t.name, "technician logged in");
-                    let (name, organisation) = (t.name.clone(), t.organisation.clone());
+                    let (name, organisation, role) = (t.name.clone(), t.organisation.clone(), t.role);
                     shared.set_role(
                         id,
                         Role::Technician { name: t.name, organisation: t.organisation, desks: t.desks },
                     );
-                    Ok(Some(ServerToClient::LoggedIn { name, organisation }))
+                    Ok(Some(ServerToClient::LoggedIn { name, organisation, role }))
                 }
                 Err(e) => {
                     *failures += 1;
@@ -157,8 +157,12 @@ async fn request(
         (ClientToServer::Claim { request }, Role::Technician { .. }) => {
             shared.claim(id, request).map(|()| None)
         }
+        (ClientToServer::Admin(req), Role::Technician { name, .. }) => {
+            crate::admin_api::answer(shared, &name, req).await.map(|r| Some(ServerToClient::Admin(r)))
+        }
         (
             ClientToServer::RecentSessions
+            | ClientToServer::Admin(_)
             | ClientToServer::CannedReplies
             | ClientToServer::QueuePage { .. }
             | ClientToServer::Claim { .. },

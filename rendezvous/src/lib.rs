@@ -10,6 +10,7 @@
 
 pub mod accounts;
 pub mod admin;
+mod admin_api;
 pub mod audit;
 mod bucket;
 mod conn;

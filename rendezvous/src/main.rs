@@ -370,12 +370,14 @@ fn technician(store: &SledStore, action: &TechnicianCmd) -> anyhow::Result<()> {
         }
         TechnicianCmd::Update { name, role, desks, no_desks } => {
             let desks = (*no_desks || !desks.is_empty()).then(|| desks.clone());
-            let t = admin::update_technician(store, name, *role, desks, None)?;
+            let change = admin::Change { role: *role, desks, disabled: None };
+            let t = admin::update_technician(store, name, change, None)?;
             println!("technician {name}: {}, desks {}", t.role, t.desks.join(","));
         }
         TechnicianCmd::Disable { name } | TechnicianCmd::Enable { name } => {
             let disable = matches!(action, TechnicianCmd::Disable { .. });
-            admin::update_technician(store, name, None, None, Some(disable))?;
+            let change = admin::Change { disabled: Some(disable), ..admin::Change::default() };
+            admin::update_technician(store, name, change, None)?;
             println!("technician {name} {}", if disable { "disabled" } else { "enabled" });
         }
         TechnicianCmd::List => admin::technician_lines(store)?.iter().for_each(|l| println!("{l}")),
@@ -387,7 +389,7 @@ fn desk(store: &SledStore, action: &DeskCmd) -> anyhow::Result<()> {
     match action {
         DeskCmd::Add { name, fields, timeout } => {
             let fields = fields.iter().map(|f| FieldSpec::parse(f)).collect::<Result<Vec<_>, _>>()?;
-            admin::add_desk(store, name, fields, *timeout)?;
+            admin::add_desk(store, name, fields, *timeout, None)?;
             println!("desk {name} added");
         }
         DeskCmd::List => admin::desk_lines(store)?.iter().for_each(|l| println!("{l}")),

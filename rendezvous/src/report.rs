@@ -14,60 +14,7 @@ use tether_protocol::signal::PathKind;
 
 use crate::record::{Outcome, SessionRecord};
 
-/// How rows are grouped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GroupBy {
-    /// By technician.
-    Technician,
-    /// By desk (`-` for code sessions).
-    Desk,
-    /// By UTC day of the start, `YYYY-MM-DD`.
-    Day,
-}
-
-impl std::str::FromStr for GroupBy {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "technician" => Ok(Self::Technician),
-            "desk" => Ok(Self::Desk),
-            "day" => Ok(Self::Day),
-            _ => Err(format!("group by technician, desk or day, not {s:?}")),
-        }
-    }
-}
-
-/// One group's figures.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Row {
-    /// The technician, desk or day.
-    pub group: String,
-    /// Sessions started in the range.
-    pub sessions: u64,
-    /// Their total length, in seconds.
-    pub total_secs: u64,
-    /// Their median length, in seconds.
-    pub median_secs: Option<u64>,
-    /// Median time queue sessions waited to be claimed, in seconds.
-    pub median_wait_secs: Option<u64>,
-    /// Average survey rating.
-    pub survey_average: Option<f64>,
-    /// Surveys answered.
-    pub surveys: u64,
-    /// Sessions that ran peer to peer.
-    pub direct: u64,
-    /// Sessions that ran through the relay.
-    pub relay: u64,
-}
-
-impl Row {
-    /// Direct sessions out of those whose path is known, in percent.
-    #[must_use]
-    pub fn direct_percent(&self) -> Option<f64> {
-        let known = self.direct + self.relay;
-        (known > 0).then(|| self.direct as f64 * 100.0 / known as f64)
-    }
-}
+pub use tether_protocol::admin::{GroupBy, ReportRow as Row, day, parse_day};
 
 fn median(mut values: Vec<u64>) -> Option<u64> {
     values.sort_unstable();
@@ -77,28 +24,6 @@ fn median(mut values: Vec<u64>) -> Option<u64> {
         _ if n % 2 == 1 => Some(values[n / 2]),
         _ => Some((values[n / 2 - 1] + values[n / 2]) / 2),
     }
-}
-
-/// The UTC day of a Unix time, `YYYY-MM-DD`.
-#[must_use]
-pub fn day(unix: u64) -> String {
-    i64::try_from(unix)
-        .ok()
-        .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
-        .map_or_else(|| "-".to_owned(), |t| t.date().to_string())
-}
-
-/// Parses `YYYY-MM-DD` as the Unix time of that day's start (UTC).
-pub fn parse_day(s: &str) -> Result<u64, String> {
-    let bad = || format!("{s:?} is not a date like 2026-12-07");
-    let mut parts = s.trim().splitn(3, '-').map(str::parse::<i32>);
-    let (Some(Ok(y)), Some(Ok(m)), Some(Ok(d))) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(bad());
-    };
-    let month = time::Month::try_from(u8::try_from(m).map_err(|_| bad())?).map_err(|_| bad())?;
-    let date =
-        time::Date::from_calendar_date(y, month, u8::try_from(d).map_err(|_| bad())?).map_err(|_| bad())?;
-    u64::try_from(date.midnight().assume_utc().unix_timestamp()).map_err(|_| bad())
 }
 
 /// The rows for sessions started in `[from, to)`, by `by`, in order of
@@ -133,8 +58,7 @@ pub fn report(records: &[SessionRecord], from: u64, to: u64, by: GroupBy) -> Vec
                 total_secs: lengths.iter().sum(),
                 median_secs: median(lengths),
                 median_wait_secs: median(waits),
-                survey_average: (!ratings.is_empty())
-                    .then(|| ratings.iter().sum::<u64>() as f64 / ratings.len() as f64),
+                survey_total: ratings.iter().sum(),
                 surveys: ratings.len() as u64,
                 direct: count(PathKind::Direct),
                 relay: count(PathKind::Relay),
@@ -163,7 +87,7 @@ fn cells(r: &Row) -> [String; 9] {
         r.total_secs.to_string(),
         opt(r.median_secs),
         opt(r.median_wait_secs),
-        r.survey_average.map_or_else(|| "-".to_owned(), |a| format!("{a:.2}")),
+        r.survey_average().map_or_else(|| "-".to_owned(), |a| format!("{a:.2}")),
         r.surveys.to_string(),
         r.direct_percent().map_or_else(|| "-".to_owned(), |p| format!("{p:.1}")),
         r.relay.to_string(),
@@ -196,9 +120,26 @@ pub fn csv(rows: &[Row]) -> Result<String, std::io::Error> {
     String::from_utf8(bytes).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
 
+/// A row in JSON, with its average and share worked out.
+#[derive(Serialize)]
+struct JsonRow<'a> {
+    #[serde(flatten)]
+    row: &'a Row,
+    survey_average: Option<f64>,
+    direct_percent: Option<f64>,
+}
+
 /// JSON: an array of rows.
 pub fn json(rows: &[Row]) -> Result<String, serde_json::Error> {
-    serde_json::to_string_pretty(rows)
+    let rows: Vec<JsonRow<'_>> = rows
+        .iter()
+        .map(|row| JsonRow {
+            row,
+            survey_average: row.survey_average(),
+            direct_percent: row.direct_percent(),
+        })
+        .collect();
+    serde_json::to_string_pretty(&rows)
 }
 
 #[cfg(test)]
@@ -254,7 +195,7 @@ mod tests {
             (alice.group.as_str(), alice.sessions, alice.total_secs, alice.median_secs),
             ("alice", 3, 960, Some(300))
         );
-        assert_eq!((alice.median_wait_secs, alice.survey_average, alice.surveys), (Some(60), Some(4.5), 2));
+        assert_eq!((alice.median_wait_secs, alice.survey_average(), alice.surveys), (Some(60), Some(4.5), 2));
         assert_eq!((alice.direct, alice.relay), (3, 0));
         // bob: 1200, 900, 100 → 2200, median 900; waits 10, 60, 20 → 20;
         // survey 2; ids 3 and 6 relay, 5 direct.
@@ -263,7 +204,7 @@ mod tests {
             (bob.sessions, bob.total_secs, bob.median_secs, bob.median_wait_secs),
             (3, 2200, Some(900), Some(20))
         );
-        assert_eq!((bob.survey_average, bob.surveys, bob.direct, bob.relay), (Some(2.0), 1, 1, 2));
+        assert_eq!((bob.survey_average(), bob.surveys, bob.direct, bob.relay), (Some(2.0), 1, 1, 2));
         assert_eq!(bob.direct_percent().map(|p| (p * 10.0).round()), Some(333.0));
 
         let desks = report(&seeded(), DAY1, DAY1 + 2 * 86_400, GroupBy::Desk);
@@ -301,6 +242,7 @@ mod tests {
         let j: serde_json::Value = serde_json::from_str(&json(&rows).unwrap()).unwrap();
         assert_eq!(j[1]["group"], "bob");
         assert_eq!(j[1]["median_secs"], 1200);
+        assert_eq!(j[0]["survey_average"], 4.5);
         assert_eq!(parse_day("2026-12-07"), Ok(DAY1));
         assert!(parse_day("2026-13-01").is_err());
         assert_eq!(day(DAY1 + 86_399), "2026-12-07");

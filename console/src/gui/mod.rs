@@ -6,6 +6,7 @@
 //! them and one shows at a time. Values that cannot be cloned travel through
 //! messages in a [`Slot`].
 
+mod office;
 mod queue;
 mod running;
 
@@ -19,7 +20,7 @@ use tether_transport::TransportError;
 use tether_transport::signal_client::ServerTrust;
 
 use crate::mapping;
-use crate::screen::{dashboard, login, session};
+use crate::screen::{admin, dashboard, login, reports, session};
 use crate::session::{ConsoleError, LiveSession, Technician};
 use crate::shortcuts::{self, Place, Shortcut};
 use running::{Act, Running};
@@ -69,6 +70,8 @@ enum Screen {
     Login(login::Login),
     Dashboard,
     Session(u64),
+    Reports,
+    Admin,
 }
 
 struct App {
@@ -83,6 +86,10 @@ struct App {
     clipboard: Option<Watcher>,
     /// Follows the help-request queue while logged in.
     watcher: Option<iced::task::Handle>,
+    /// The back office's connection, while logged in.
+    office: Option<(tokio::sync::mpsc::Sender<office::Ask>, iced::task::Handle)>,
+    reports: reports::Reports,
+    admin: admin::Admin,
 }
 
 /// Everything that happens in the window.
@@ -94,6 +101,12 @@ pub enum Message {
     Dashboard(dashboard::Message),
     /// From a session's screen.
     Session(u64, session::Message),
+    /// From the reports.
+    Reports(reports::Message),
+    /// From administration.
+    Admin(admin::Message),
+    /// The back office answered.
+    Office(office::Answer),
     /// The login finished.
     LoggedIn(Result<Slot<Technician>, (String, bool)>),
     /// The technician's recent sessions arrived (or not); the technician
@@ -150,6 +163,9 @@ impl App {
             next_id: 1,
             clipboard: Watcher::start(Box::new(Arboard::open)).ok(),
             watcher: None,
+            office: None,
+            reports: reports::Reports::new(unix_now()),
+            admin: admin::Admin::default(),
         };
         let task = if app.opts.password.is_some() {
             app.log_in()
@@ -240,7 +256,11 @@ impl App {
                 let Some(mut tech) = slot.take() else { return Task::none() };
                 remember(&self.opts.data_dir, &self.opts.server, &self.opts.user);
                 self.dash = dashboard::Dashboard::new(tech.name.clone(), Instant::now());
+                self.dash.admin = tech.role == tether_protocol::admin::AccountRole::Admin;
+                self.reports = reports::Reports::new(unix_now());
+                self.admin = admin::Admin::default();
                 self.show(Screen::Dashboard);
+                let office = self.open_office();
                 let (watch, handle) = Task::run(queue::watch(self.login()), |m| m).abortable();
                 self.watcher = Some(handle);
                 let recent = Task::perform(
@@ -250,22 +270,13 @@ impl App {
                     },
                     |(tech, recent)| Message::Recent(Slot::new(tech), recent.map_err(|e| e.to_string())),
                 );
-                return Task::batch([recent, watch]);
+                return Task::batch([recent, watch, office]);
             }
             Message::Recent(slot, recent) => {
                 if self.technician.is_none() {
                     self.technician = slot.take();
                 }
-                match recent {
-                    Ok(list) => {
-                        self.dash.recent = list.iter().map(dashboard::describe).collect();
-                        for line in &self.dash.recent {
-                            // Scripts and tests read these; people read the dashboard.
-                            println!("recent: {line}");
-                        }
-                    }
-                    Err(why) => tracing::warn!("could not load recent sessions: {why}"),
-                }
+                self.answered(office::Answer::Recent(recent));
                 if self.opts.new_code {
                     self.opts.new_code = false;
                     return self.update(Message::Dashboard(dashboard::Message::NewCode));
@@ -287,8 +298,12 @@ impl App {
                     Some(dashboard::Event::Take(request)) => {
                         return queue::take(self.login(), request, self.opts.relay_only);
                     }
+                    Some(dashboard::Event::AddNote(id, text)) => self.add_note(id, text),
+                    Some(dashboard::Event::Reports) => self.show_reports(),
+                    Some(dashboard::Event::Admin) => self.show_admin(),
                     Some(dashboard::Event::LogOut) => {
                         self.technician = None;
+                        self.close_office();
                         if let Some(w) = self.watcher.take() {
                             w.abort();
                         }
@@ -341,6 +356,10 @@ impl App {
                     Some(session::Event::Input(event)) => r.act(Act::Input(event)),
                     Some(session::Event::RequestControl) => r.act(Act::RequestControl),
                     Some(session::Event::Chat(line)) => r.act(Act::Chat(line)),
+                    Some(session::Event::Note(text)) => {
+                        println!("note: added to the live session");
+                        r.act(Act::Note(text));
+                    }
                     Some(session::Event::End) if !r.end() => return Task::done(Message::Ended(id)),
                     Some(session::Event::End) => {}
                     Some(session::Event::Dashboard) => self.show(Screen::Dashboard),
@@ -362,6 +381,17 @@ impl App {
                     None => {}
                 }
             }
+            Message::Reports(m) => {
+                if let Some(event) = self.reports.update(m) {
+                    self.reports_event(event);
+                }
+            }
+            Message::Admin(m) => {
+                if let Some(event) = self.admin.update(m) {
+                    self.admin_event(event);
+                }
+            }
+            Message::Office(answer) => self.answered(answer),
             Message::Listed(id, path, listed) => {
                 if let Some(r) = self.running(id) {
                     r.screen.browser.listed(path.as_ref(), listed);
@@ -372,8 +402,9 @@ impl App {
             Message::Ended(id) => {
                 if let Some(i) = self.sessions.iter().position(|r| r.id == id) {
                     let r = self.sessions.remove(i);
-                    self.dash.recent.insert(0, dashboard::describe(&r.record()));
-                    self.dash.recent.truncate(10);
+                    self.dash.recent.insert(0, r.record());
+                    // The server's list numbers it, so that notes can be added.
+                    self.ask(office::Ask::Recent);
                 }
                 if matches!(self.screen, Screen::Session(shown) if shown == id) || self.sessions.is_empty() {
                     self.show(Screen::Dashboard);
@@ -395,7 +426,7 @@ impl App {
         text: Option<&str>,
     ) -> Task<Message> {
         let (place, id) = match self.screen {
-            Screen::Login(_) => return Task::none(),
+            Screen::Login(_) | Screen::Reports | Screen::Admin => return Task::none(),
             Screen::Dashboard => (Place::Dashboard, 0),
             Screen::Session(id) => (Place::Session, id),
         };
@@ -407,6 +438,8 @@ impl App {
                 Some(r) => self.update(Message::Dashboard(dashboard::Message::Take(r.request))),
                 None => Task::none(),
             },
+            Some(Shortcut::Reports) => self.update(Message::Dashboard(dashboard::Message::Reports)),
+            Some(Shortcut::Admin) => self.update(Message::Dashboard(dashboard::Message::Admin)),
             Some(Shortcut::RequestControl) => self.update(to_session(session::Message::RequestControl)),
             Some(Shortcut::ToggleFit) => self.update(to_session(session::Message::ToggleFit)),
             Some(Shortcut::EndSession) => self.update(to_session(session::Message::End)),
@@ -428,7 +461,7 @@ impl App {
         self.dash.tick(now);
         let shown = match self.screen {
             Screen::Session(id) => Some(id),
-            Screen::Login(_) | Screen::Dashboard => None,
+            Screen::Login(_) | Screen::Dashboard | Screen::Reports | Screen::Admin => None,
         };
         for r in &mut self.sessions {
             r.refresh(shown == Some(r.id));
@@ -461,6 +494,8 @@ impl App {
         match &self.screen {
             Screen::Login(l) => l.view().map(Message::Login),
             Screen::Dashboard => self.dash.view().map(Message::Dashboard),
+            Screen::Reports => self.reports.view().map(Message::Reports),
+            Screen::Admin => self.admin.view().map(Message::Admin),
             Screen::Session(id) => match self.sessions.iter().find(|r| r.id == *id) {
                 Some(r) => {
                     let id = *id;
@@ -480,6 +515,10 @@ impl App {
         });
         Subscription::batch([iced::time::every(Duration::from_millis(50)).map(Message::Tick), keys])
     }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 const LAST_LOGIN: &str = "last_login";

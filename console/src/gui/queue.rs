@@ -36,7 +36,7 @@ pub struct Login {
 }
 
 impl Login {
-    async fn connect(&self) -> Result<Technician, ConsoleError> {
+    pub(super) async fn connect(&self) -> Result<Technician, ConsoleError> {
         Technician::login(&self.server, &self.trust, &self.user, &self.password).await
     }
 }

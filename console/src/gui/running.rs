@@ -11,7 +11,7 @@ use tether_protocol::channel::input::ConsoleToAgent;
 use tether_protocol::signal::{PathInfo, SessionOutcome, SessionSummary};
 use tokio::sync::mpsc;
 
-use super::Message;
+use super::{Message, unix_now};
 use crate::screen::{dashboard, session};
 use crate::session::{ConsoleError, LiveSession};
 use crate::transfers::Transfers;
@@ -31,6 +31,8 @@ pub enum Act {
     Lossy(bool),
     /// Send a chat line.
     Chat(String),
+    /// Add a note to the session's record.
+    Note(String),
     /// Send input.
     Input(ConsoleToAgent),
     /// Put this on the customer's clipboard (if they allow it).
@@ -135,6 +137,8 @@ impl Running {
     #[must_use]
     pub fn record(&self) -> SessionSummary {
         SessionSummary {
+            // Not known here; the server's list, loaded again, has it.
+            id: 0,
             started: self.started,
             ended: Some(unix_now()),
             path: Some(self.path.kind),
@@ -200,10 +204,6 @@ impl Running {
     }
 }
 
-fn unix_now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
 /// Does a session's acts in order; yields what the window must hear.
 fn worker(
     id: u64,
@@ -225,6 +225,10 @@ fn worker(
                 Act::Monitor(id) => s.select_monitor(id).await,
                 Act::Lossy(allowed) => s.allow_lossy(allowed).await,
                 Act::Chat(line) => s.chat(&line).await,
+                Act::Note(text) => {
+                    s.report(tether_protocol::signal::SessionReport::Note { text }).await;
+                    Ok(())
+                }
                 Act::Input(event) => s.input(event).await,
                 Act::Clipboard(clip) => s.copy_to_customer(&clip).await,
                 Act::End => Ok(()),

@@ -1,10 +1,11 @@
 //! Dashboard: make a session code, show it large with a countdown, list the
 //! help requests waiting at the technician's desks (take one), the live
-//! sessions (open any of them) and recent ones.
+//! sessions (open any of them) and recent ones (add a note to any), and
+//! the way to the reports and, for admins, administration.
 
 use std::time::{Duration, Instant};
 
-use iced::widget::{button, column, container, row, text};
+use iced::widget::{button, column, container, row, text, text_input};
 use iced::{Center, Element, Fill};
 use tether_protocol::queue::QueueItem;
 use tether_protocol::signal::SessionSummary;
@@ -38,8 +39,14 @@ pub struct Dashboard {
     pub code: CodeState,
     /// Live sessions: id and a one-line description.
     pub live: Vec<(u64, String)>,
-    /// Recent sessions, newest first, one line each.
-    pub recent: Vec<String>,
+    /// Recent sessions, newest first.
+    pub recent: Vec<SessionSummary>,
+    /// The note being written for a recent session: its id and the text.
+    pub noting: Option<(u64, String)>,
+    /// What happened to the last note.
+    pub noted: Option<String>,
+    /// An admin sees the way to administration.
+    pub admin: bool,
     /// Help requests waiting at the technician's desks, oldest first.
     pub requests: Vec<QueueItem>,
     /// Why the last take failed (someone else was first, say).
@@ -62,6 +69,18 @@ pub enum Message {
     Open(u64),
     /// Take this help request.
     Take(u64),
+    /// Start a note for this recorded session.
+    Note(u64),
+    /// The note's text.
+    NoteText(String),
+    /// Send the note.
+    SaveNote,
+    /// Drop the note.
+    CancelNote,
+    /// Show the reports.
+    Reports,
+    /// Show administration.
+    Admin,
 }
 
 /// What the app must do.
@@ -77,6 +96,12 @@ pub enum Event {
     Open(u64),
     /// Claim this help request.
     Take(u64),
+    /// Add this note to this recorded session.
+    AddNote(u64, String),
+    /// Show the reports.
+    Reports,
+    /// Show administration.
+    Admin,
 }
 
 /// A Unix time as "30 Nov 16:40 UTC".
@@ -120,6 +145,9 @@ impl Dashboard {
             live: Vec::new(),
             recent: Vec::new(),
             requests: Vec::new(),
+            noting: None,
+            noted: None,
+            admin: false,
             take_failed: None,
             now,
             clock: 0,
@@ -155,7 +183,71 @@ impl Dashboard {
                 self.take_failed = None;
                 Some(Event::Take(request))
             }
+            Message::Note(id) => {
+                self.noting = Some((id, String::new()));
+                self.noted = None;
+                None
+            }
+            Message::NoteText(t) => {
+                if let Some((_, text)) = &mut self.noting {
+                    *text = t;
+                }
+                None
+            }
+            Message::SaveNote => match self.noting.take() {
+                Some((id, text)) if !text.trim().is_empty() => {
+                    Some(Event::AddNote(id, text.trim().to_owned()))
+                }
+                other => {
+                    self.noting = other;
+                    None
+                }
+            },
+            Message::CancelNote => {
+                self.noting = None;
+                None
+            }
+            Message::Reports => Some(Event::Reports),
+            Message::Admin => self.admin.then_some(Event::Admin),
         }
+    }
+
+    /// Recent sessions, each with Note (those the server numbered), and the
+    /// note being written under its session.
+    fn recent(&self) -> Element<'_, Message> {
+        let title = text("Recent sessions").size(20);
+        let mut list = self.recent.iter().fold(column![title].spacing(4), |c, s| {
+            let line = text(describe(s));
+            let c = if s.id == 0 {
+                c.push(line)
+            } else {
+                c.push(
+                    row![line, button(text("Note")).on_press(Message::Note(s.id))]
+                        .spacing(12)
+                        .align_y(Center),
+                )
+            };
+            match &self.noting {
+                Some((id, note)) if *id == s.id => c.push(
+                    row![
+                        text_input("A note for this session's record", note)
+                            .id("note")
+                            .on_input(Message::NoteText)
+                            .on_submit(Message::SaveNote)
+                            .width(420),
+                        button(text("Save note")).on_press(Message::SaveNote),
+                        button(text("Cancel")).on_press(Message::CancelNote),
+                    ]
+                    .spacing(8)
+                    .align_y(Center),
+                ),
+                _ => c,
+            }
+        });
+        if let Some(noted) = &self.noted {
+            list = list.push(text(noted.clone()));
+        }
+        list.into()
     }
 
     /// The waiting requests, one row each with Take.
@@ -217,17 +309,17 @@ impl Dashboard {
                 )
             },
         );
-        let recent = self
-            .recent
-            .iter()
-            .fold(column![text("Recent sessions").size(20)].spacing(4), |c, line| c.push(text(line.clone())));
         let log_out = if self.live.is_empty() {
             button(text("Log out")).on_press(Message::LogOut)
         } else {
             button(text("End your sessions to log out"))
         };
-        let header =
-            row![text(format!("Logged in as {}", self.technician)).width(Fill), log_out].align_y(Center);
+        let mut header = row![text(format!("Logged in as {}", self.technician)).width(Fill)].spacing(12);
+        header = header.push(button(text("Reports")).on_press(Message::Reports));
+        if self.admin {
+            header = header.push(button(text("Administration")).on_press(Message::Admin));
+        }
+        let header = header.push(log_out).align_y(Center);
         let mut body = column![header, new_code, code].spacing(24).align_x(Center).padding(24);
         if !self.requests.is_empty() || self.take_failed.is_some() {
             body = body.push(self.requests());
@@ -235,7 +327,7 @@ impl Dashboard {
         if !self.live.is_empty() {
             body = body.push(live);
         }
-        container(body.push(recent)).center_x(Fill).into()
+        container(body.push(self.recent())).center_x(Fill).into()
     }
 }
 
@@ -314,6 +406,7 @@ mod tests {
         // 2026-11-30 16:40:00 UTC.
         let started = 1_796_056_800;
         let s = SessionSummary {
+            id: 1,
             started,
             ended: Some(started + 754),
             path: Some(PathKind::Direct),
@@ -323,6 +416,7 @@ mod tests {
         };
         assert_eq!(describe(&s), "30 Nov 16:40 UTC · 12 min · direct (host/srflx) · ended");
         let burned = SessionSummary {
+            id: 2,
             started,
             ended: Some(started + 5),
             path: None,
@@ -331,6 +425,46 @@ mod tests {
             outcome: SessionOutcome::WrongCode,
         };
         assert_eq!(describe(&burned), "30 Nov 16:40 UTC · 5 s · not connected · wrong code");
+    }
+
+    #[test]
+    fn a_note_is_written_under_its_session_and_sent() {
+        use tether_protocol::signal::SessionOutcome;
+        let mut dash = Dashboard::new("alice".into(), Instant::now());
+        let done = |id| SessionSummary {
+            id,
+            started: 1_796_056_800,
+            ended: Some(1_796_056_900),
+            path: None,
+            technician_end: None,
+            customer_end: None,
+            outcome: SessionOutcome::Ended,
+        };
+        // The session that just ended is not numbered yet: no Note for it.
+        dash.recent = vec![done(0), done(12)];
+        let messages: Vec<_> = {
+            let mut ui = simulator(dash.view());
+            ui.click("Note").unwrap();
+            ui.into_messages().collect()
+        };
+        assert!(messages.into_iter().filter_map(|m| dash.update(m)).next().is_none());
+        assert_eq!(dash.noting, Some((12, String::new())));
+        assert_eq!(dash.update(Message::SaveNote), None, "an empty note is not sent");
+        dash.update(Message::NoteText("  Reinstalled the driver ".into()));
+        let messages: Vec<_> = {
+            let mut ui = simulator(dash.view());
+            ui.click("Save note").unwrap();
+            ui.into_messages().collect()
+        };
+        let events: Vec<_> = messages.into_iter().filter_map(|m| dash.update(m)).collect();
+        assert_eq!(events, [Event::AddNote(12, "Reinstalled the driver".into())]);
+        assert_eq!(dash.noting, None);
+        // Administration is only for admins; reports for everyone.
+        assert_eq!(dash.update(Message::Admin), None);
+        assert!(simulator(dash.view()).find("Administration").is_err());
+        dash.admin = true;
+        assert_eq!(dash.update(Message::Admin), Some(Event::Admin));
+        assert_eq!(dash.update(Message::Reports), Some(Event::Reports));
     }
 
     #[test]

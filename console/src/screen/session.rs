@@ -54,6 +54,10 @@ pub struct Session {
     /// The customer's shared folders.
     pub browser: Browser,
     draft: String,
+    /// A note for the session's record, being written.
+    note: String,
+    /// Notes already saved in this session.
+    pub notes: usize,
     send_path: String,
     fetch_path: String,
     actual_size: bool,
@@ -98,6 +102,10 @@ pub enum Message {
     Cancel(u32),
     /// Put canned reply N in the chat draft.
     Canned(usize),
+    /// The note draft changed.
+    NoteDraft(String),
+    /// Add the note to the session's record.
+    SaveNote,
     /// In the shared-folder browser.
     Browser(browser::Message),
 }
@@ -113,6 +121,8 @@ pub enum Event {
     End,
     /// Send a chat line.
     Chat(String),
+    /// Add this note to the session's record (never shown to the customer).
+    Note(String),
     /// Show the dashboard.
     Dashboard,
     /// Ask the agent to share this monitor.
@@ -146,6 +156,8 @@ impl Session {
             canned: Vec::new(),
             browser: Browser::default(),
             draft: String::new(),
+            note: String::new(),
+            notes: 0,
             send_path: String::new(),
             fetch_path: String::new(),
             actual_size: false,
@@ -163,6 +175,18 @@ impl Session {
             Message::SendChat => {
                 let text = std::mem::take(&mut self.draft);
                 return (!text.trim().is_empty()).then_some(Event::Chat(text));
+            }
+            Message::NoteDraft(d) => {
+                self.note = d;
+                return None;
+            }
+            Message::SaveNote => {
+                let text = std::mem::take(&mut self.note);
+                if text.trim().is_empty() {
+                    return None;
+                }
+                self.notes += 1;
+                return Some(Event::Note(text.trim().to_owned()));
             }
             Message::End => return Some(Event::End),
             Message::RequestControl => return Some(Event::RequestControl),
@@ -230,6 +254,8 @@ impl Session {
             | Message::End
             | Message::Draft(_)
             | Message::SendChat
+            | Message::NoteDraft(_)
+            | Message::SaveNote
             | Message::Dashboard
             | Message::Monitor(_)
             | Message::ToggleLossy
@@ -405,6 +431,15 @@ impl Session {
                 .id("chat")
                 .on_input(Message::Draft)
                 .on_submit(Message::SendChat),
+            text(match self.notes {
+                0 => "Notes (for the record, not the customer)".to_owned(),
+                n => format!("Notes ({n} saved; not shown to the customer)"),
+            })
+            .size(14),
+            text_input("A note for the session record", &self.note)
+                .id("session-note")
+                .on_input(Message::NoteDraft)
+                .on_submit(Message::SaveNote),
             self.files_panel(),
         ]
         .spacing(6)
@@ -462,6 +497,21 @@ mod tests {
         let mut ui = simulator(s.view());
         assert!(ui.find("Customer: thanks").is_ok());
         assert!(ui.find("You: hello ✓").is_ok());
+    }
+
+    #[test]
+    fn a_note_goes_to_the_record_not_the_chat() {
+        let mut s = session_with_picture();
+        let mut ui = simulator(s.view());
+        ui.click(iced::widget::Id::new("session-note")).unwrap();
+        let _ = ui.typewrite("Customer on VPN; driver 4.2");
+        let _ = ui.tap_key(iced::keyboard::key::Named::Enter);
+        let messages: Vec<_> = ui.into_messages().collect();
+        let events: Vec<_> = messages.into_iter().filter_map(|m| s.update(m)).collect();
+        assert_eq!(events, vec![Event::Note("Customer on VPN; driver 4.2".into())]);
+        assert!(s.chat.is_empty(), "a note never shows in the chat");
+        assert!(simulator(s.view()).find("Notes (1 saved; not shown to the customer)").is_ok());
+        assert_eq!(s.update(Message::SaveNote), None, "an empty note is not saved");
     }
 
     #[test]

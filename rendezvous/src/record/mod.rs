@@ -7,38 +7,7 @@ use tether_protocol::signal::{CandidateKind, PathInfo, PathKind, SessionOutcome,
 
 use legacy::{SessionRecordV1, SessionRecordV2, SessionRecordV3};
 
-/// What an account may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum AccountRole {
-    /// Takes sessions: codes, and the queues of their desks.
-    Technician,
-    /// A technician who may also watch their desks' sessions.
-    Supervisor,
-    /// May also manage accounts and desks.
-    Admin,
-}
-
-impl std::str::FromStr for AccountRole {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "technician" => Ok(Self::Technician),
-            "supervisor" => Ok(Self::Supervisor),
-            "admin" => Ok(Self::Admin),
-            _ => Err(format!("a role is technician, supervisor or admin, not {s:?}")),
-        }
-    }
-}
-
-impl std::fmt::Display for AccountRole {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Technician => "technician",
-            Self::Supervisor => "supervisor",
-            Self::Admin => "admin",
-        })
-    }
-}
+pub use tether_protocol::admin::AccountRole;
 
 /// A technician account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -293,6 +262,7 @@ impl SessionRecord {
     #[must_use]
     pub fn summary(&self) -> SessionSummary {
         SessionSummary {
+            id: self.id,
             started: self.started,
             ended: self.ended,
             path: self.path,

@@ -28,6 +28,31 @@ use crate::record::{
 };
 use crate::store::Store;
 
+/// Why a note was not added.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum NoteError {
+    /// No such session, or another technician's.
+    #[error("you have no recorded session with that number")]
+    NotYours,
+    /// The session ended a moment ago and is still being written.
+    #[error("that session is still being recorded; try again in a moment")]
+    Closing,
+    /// The record has as many notes as it may.
+    #[error("that session has as many notes as it can keep ({MAX_RECORD_NOTES})")]
+    Full,
+    /// The store failed.
+    #[error("the server could not store the note")]
+    Internal,
+}
+
+fn add(record: &mut SessionRecord, note: Note) -> Result<(), NoteError> {
+    if record.notes.len() >= MAX_RECORD_NOTES {
+        return Err(NoteError::Full);
+    }
+    record.notes.push(note);
+    Ok(())
+}
+
 /// Most live codes one console connection may hold at once.
 pub(crate) const MAX_CODES_PER_CONNECTION: usize = 16;
 
@@ -80,6 +105,9 @@ struct Inner {
 pub(crate) struct Shared {
     pub store: Arc<dyn Store>,
     epoch: Instant,
+    /// When this server started (Unix seconds): a record left open from
+    /// before then will not be closed by anyone.
+    booted: u64,
     inner: Mutex<Inner>,
     ice: IceIssuer,
     lockout: Mutex<Lockout>,
@@ -97,6 +125,7 @@ impl Shared {
         Self {
             store,
             epoch: Instant::now(),
+            booted: unix_now(),
             inner: Mutex::new(inner),
             ice: IceIssuer::None,
             lockout: Mutex::new(Lockout::default()),
@@ -318,6 +347,45 @@ impl Shared {
             self.audit(event);
         }
         self.persist(record)
+    }
+
+    /// Adds a note to `technician`'s recorded session `sid`: to the live
+    /// record while either side is still on, else to the stored one.
+    pub(crate) fn add_note(&self, technician: &str, sid: u64, text: &str) -> Result<(), NoteError> {
+        let note =
+            Note { at: unix_now(), text: tether_protocol::channel::clip_to(text, MAX_NOTE).to_owned() };
+        let live = {
+            let mut g = self.lock();
+            match g.sessions.get_mut(&sid) {
+                Some(live) if live.record.technician != technician => return Err(NoteError::NotYours),
+                Some(live) => {
+                    add(&mut live.record, note.clone())?;
+                    Some(live.record.clone())
+                }
+                None => None,
+            }
+        };
+        let store_err = |e| {
+            warn!("could not write a note to session record {sid}: {e}");
+            NoteError::Internal
+        };
+        let record = match live {
+            Some(r) => r,
+            None => {
+                let mut r = self.store.session(sid).map_err(store_err)?.ok_or(NoteError::NotYours)?;
+                if r.technician != technician {
+                    return Err(NoteError::NotYours);
+                }
+                // Its last write is still on its way (the session ended a
+                // moment ago); a note now could be overwritten.
+                if r.ended.is_none() && r.started >= self.booted {
+                    return Err(NoteError::Closing);
+                }
+                add(&mut r, note)?;
+                r
+            }
+        };
+        self.store.put_session(&record).map_err(store_err)
     }
 
     /// Adds a report to the connection's session record.

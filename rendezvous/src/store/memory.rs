@@ -62,6 +62,10 @@ impl Store for MemoryStore {
         Ok(self.lock().sessions.values().cloned().collect())
     }
 
+    fn session(&self, id: u64) -> Result<Option<SessionRecord>, StoreError> {
+        Ok(self.lock().sessions.get(&id).cloned())
+    }
+
     fn canned_replies(&self) -> Result<Vec<String>, StoreError> {
         Ok(self.lock().canned.clone())
     }

@@ -48,6 +48,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn put_session(&self, r: &SessionRecord) -> Result<(), StoreError>;
     /// All session records, oldest first.
     fn sessions(&self) -> Result<Vec<SessionRecord>, StoreError>;
+    /// One session record by its id.
+    fn session(&self, id: u64) -> Result<Option<SessionRecord>, StoreError>;
     /// The canned chat replies, in order.
     fn canned_replies(&self) -> Result<Vec<String>, StoreError>;
     /// Replaces the canned chat replies.

@@ -133,6 +133,14 @@ impl Store for SledStore {
             .collect()
     }
 
+    fn session(&self, id: u64) -> Result<Option<SessionRecord>, StoreError> {
+        self.sessions
+            .get(id.to_be_bytes())
+            .map_err(db_err)?
+            .map(|v| SessionRecord::decode(&v).ok_or(StoreError::Corrupt("session")))
+            .transpose()
+    }
+
     fn canned_replies(&self) -> Result<Vec<String>, StoreError> {
         match self.settings.get(CANNED).map_err(db_err)? {
             Some(v) => postcard::from_bytes(&v).map_err(|_| StoreError::Corrupt("canned replies")),
