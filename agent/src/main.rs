@@ -80,8 +80,8 @@ struct Cli {
     #[arg(long, default_value = "both")]
     clipboard: ClipboardPolicy,
     /// Answer the exit survey in advance, for scripts: a rating from 1 to 5,
-    /// then optionally `:` and a comment (headless; asked on the terminal
-    /// otherwise).
+    /// then optionally `:` and a comment (otherwise the window asks, or
+    /// headless the terminal).
     #[arg(long, value_name = "RATING[:COMMENT]", value_parser = survey)]
     survey: Option<(u8, String)>,
     /// Interface scale for the window, from 0.5 to 4 (2 for high-density screens).
@@ -203,6 +203,8 @@ struct App {
     folders: Folders,
     /// The running session, to stop it if the customer withdraws.
     session: Option<iced::task::Handle>,
+    /// The exit survey answered in advance (`--survey`).
+    survey: Option<(u8, String)>,
 }
 
 impl App {
@@ -211,10 +213,13 @@ impl App {
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (ev_tx, ev_rx) = mpsc::unbounded_channel();
         let (q_tx, q_rx) = mpsc::unbounded_channel();
+        let (survey_tx, survey_rx) = mpsc::unbounded_channel();
         self.commands = Some(cmd_tx);
         let mut p = platform(Arc::new(WindowConsent(q_tx)));
         p.commands = Some(cmd_rx);
         p.events = Some(ev_tx);
+        let preset = self.survey.clone();
+        p.survey = Box::new(move || preset.or_else(|| gui::ask_in_window(&survey_tx)));
         let opts = AgentOptions {
             server: self.server.clone(),
             join,
@@ -227,7 +232,12 @@ impl App {
             Task::perform(session::run(opts, p), |r| Message::Finished(r.map_err(|e| e.to_string())))
                 .abortable();
         self.session = Some(handle);
-        Task::batch([run, gui::listen(ev_rx, Message::Event), gui::listen(q_rx, Message::Ask)])
+        Task::batch([
+            run,
+            gui::listen(ev_rx, Message::Event),
+            gui::listen(q_rx, Message::Ask),
+            gui::listen(survey_rx, Message::Survey),
+        ])
     }
 
     fn update(&mut self, message: Message) -> Task<Message> {
@@ -288,6 +298,7 @@ fn run() -> anyhow::Result<()> {
         let folders = folders(&cli)?;
         let clipboard = cli.clipboard;
         let desk = cli.desk.clone();
+        let survey = cli.survey.clone();
         return iced::application(
             move || {
                 let mut window = if desk.is_some() { Window::for_desk() } else { Window::new(code.clone()) };
@@ -300,6 +311,7 @@ fn run() -> anyhow::Result<()> {
                     relay_only,
                     folders: folders.clone(),
                     session: None,
+                    survey: survey.clone(),
                 };
                 let Some(desk) = desk.clone() else {
                     // The customer can type the code at once.

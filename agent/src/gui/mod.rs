@@ -1,12 +1,14 @@
 //! The customer's window: the code, "Connecting…", consent dialogs with the
 //! technician's name and the four words, and an always-visible banner with
 //! Stop control and End session; or, started for a desk, the "Get help"
-//! form (`help`) and the customer's place in the queue. The session itself
-//! runs in `session`.
+//! form (`help`) and the customer's place in the queue; at the end, the
+//! exit survey (`survey`). The session itself runs in `session`.
 
 mod help;
+mod survey;
 
 pub use help::{FormMessage, HelpForm};
+pub use survey::{SurveyForm, SurveyMessage, ask_in_window};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -101,6 +103,8 @@ pub enum Stage {
     Connecting,
     /// Connected; the banner shows who and what.
     Live,
+    /// Over; the exit survey.
+    Survey(SurveyForm),
     /// Over; why.
     Ended(String),
 }
@@ -184,6 +188,10 @@ pub enum Message {
     Event(AgentEvent),
     /// A consent question.
     Ask(Question),
+    /// The session asks the exit survey.
+    Survey(SurveyForm),
+    /// In the exit survey.
+    SurveyForm(SurveyMessage),
     /// The session is over.
     Finished(Result<EndReason, String>),
 }
@@ -341,9 +349,25 @@ impl Window {
                 self.save_error = None;
                 self.question = Some(q);
             }
+            Message::Survey(form) => {
+                if let Some(q) = self.question.take() {
+                    q.reply.send(None);
+                }
+                self.stage = Stage::Survey(form);
+            }
+            Message::SurveyForm(m) => {
+                if let Stage::Survey(form) = &mut self.stage
+                    && form.update(m)
+                {
+                    self.stage = Stage::Ended("Thank you. Closing the session…".into());
+                }
+            }
             Message::Finished(result) => {
                 if let Some(q) = self.question.take() {
                     q.reply.send(None);
+                }
+                if let Stage::Survey(form) = &self.stage {
+                    form.reply.send(None);
                 }
                 self.stage = Stage::Ended(match result {
                     Ok(EndReason::Declined) => "You declined; nothing was shared.".into(),
@@ -421,6 +445,7 @@ impl Window {
             }
             Stage::Connecting => text("Connecting to your technician…").size(20).into(),
             Stage::Live => self.live(),
+            Stage::Survey(form) => form.view().map(Message::SurveyForm),
             Stage::Ended(why) => text(why.clone()).size(20).into(),
         };
         container(body).padding(20).center_x(Fill).into()

@@ -224,3 +224,37 @@ fn a_help_request_waits_in_the_queue_and_can_be_withdrawn() {
     let mut ui = simulator(w.view());
     assert!(ui.find("You withdrew your request; nothing was shared.").is_ok());
 }
+
+#[test]
+fn the_exit_survey_sends_a_rating_and_comment_or_nothing() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    // The session asks from a blocking thread and waits for the window.
+    let asked = std::thread::spawn(move || ask_in_window(&tx));
+    let form = rx.blocking_recv().unwrap();
+    let mut w = live(Consent { view: true, control: false });
+    w.update(Message::Survey(form));
+    {
+        let mut ui = simulator(w.view());
+        assert!(ui.find("The session has ended. How did it go?").is_ok());
+    }
+    // Send stays off until a rating is chosen.
+    assert!(click(&mut w, "Send").is_empty());
+    assert!(matches!(w.stage, Stage::Survey(_)));
+    click(&mut w, "4");
+    w.update(Message::SurveyForm(SurveyMessage::Comment("  Quick and kind ".into())));
+    click(&mut w, "Send");
+    assert_eq!(asked.join().unwrap(), Some((4, "Quick and kind".into())));
+    assert!(matches!(&w.stage, Stage::Ended(why) if why.starts_with("Thank you")));
+
+    // Skip answers nothing; so does a session that finishes meanwhile.
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let asked = std::thread::spawn(move || ask_in_window(&tx));
+    w.update(Message::Survey(rx.blocking_recv().unwrap()));
+    click(&mut w, "Skip");
+    assert_eq!(asked.join().unwrap(), None);
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let asked = std::thread::spawn(move || ask_in_window(&tx));
+    w.update(Message::Survey(rx.blocking_recv().unwrap()));
+    w.update(Message::Finished(Ok(EndReason::TechnicianEnded)));
+    assert_eq!(asked.join().unwrap(), None);
+}
