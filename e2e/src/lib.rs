@@ -10,6 +10,7 @@ pub mod loopback;
 pub mod movie;
 pub mod netem;
 pub mod proc;
+pub mod service;
 pub mod xvfb;
 
 use std::path::{Path, PathBuf};

@@ -4,43 +4,11 @@
 //! fields the desk refuses never reach the queue, and the record and the
 //! audit log keep the request.
 
-use std::path::Path;
 use std::time::Duration;
 
-use anyhow::bail;
 use tether_e2e::desk::{self, xdotool};
-use tether_e2e::{PASSWORD, Proc, Rendezvous, STEP, Xvfb, agent_args, bin, console_args, console_window};
-
-fn admin(data: &Path, args: &[&str]) -> anyhow::Result<String> {
-    let data = data.display().to_string();
-    let mut all = vec!["--data", data.as_str()];
-    all.extend_from_slice(args);
-    let mut p =
-        Proc::spawn_with_stdin("admin", bin("tether-rendezvous")?, &all, &[], &format!("{PASSWORD}\n"))?;
-    if !p.wait_exit(STEP)?.success() {
-        bail!("{args:?} failed:\n{}", p.all_output());
-    }
-    Ok(p.all_output())
-}
-
-/// A server data directory with the billing desk and alice serving it.
-fn billing_desk(dir: &Path) -> anyhow::Result<std::path::PathBuf> {
-    let data = dir.join("server");
-    admin(&data, &["desk", "add", "billing", "--field", "account:Account number:required:8:[0-9]+"])?;
-    admin(&data, &["technician", "add", "alice", "--desk", "billing", "--password-stdin"])?;
-    Ok(data)
-}
-
-fn ask(server: &Rendezvous, display: &str, data: &Path, account: &str) -> anyhow::Result<Proc> {
-    let field = format!("account={account}");
-    let survey = "4:Quick and friendly";
-    let extra =
-        ["--desk", "billing", "--name", "Carol", "--problem", "The printer is offline", "--field", &field];
-    let extra: Vec<&str> = extra.into_iter().chain(["--survey", survey]).collect();
-    let args = agent_args(server, "", Some("view"), data, &extra);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    Proc::spawn("agent", bin("tether-agent")?, &args, &[("DISPLAY", display)])
-}
+use tether_e2e::service::{admin, ask, billing_desk, claim_next};
+use tether_e2e::{PASSWORD, Rendezvous, STEP, Xvfb, console_window};
 
 #[test]
 fn a_customer_asks_a_desk_and_a_technician_of_that_desk_takes_the_session() -> anyhow::Result<()> {
@@ -61,11 +29,7 @@ fn a_customer_asks_a_desk_and_a_technician_of_that_desk_takes_the_session() -> a
         &script,
         "wait-frame\nchat Hello Carol, I am on it\nnote Replaced the printer driver\nend\n",
     )?;
-    let mut args = console_args(&server, "alice", &tmp.path().join("console"));
-    args.extend(["--claim-next".into(), "30".into(), "--script".into(), script.display().to_string()]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut console =
-        Proc::spawn_with_stdin("console", bin("tether-console")?, &args, &[], &format!("{PASSWORD}\n"))?;
+    let mut console = claim_next(&server, "alice", &tmp.path().join("console"), 30, &script)?;
     assert!(console.wait_exit(STEP)?.success(), "console failed:\n{}", console.all_output());
     agent.wait_exit(STEP)?;
     let out = console.all_output();
@@ -110,11 +74,7 @@ fn kill_9_while_twenty_queue_sessions_run_loses_no_acknowledged_record() -> anyh
     for i in 0..SESSIONS {
         let agent = ask(&server, &x.display, &tmp.path().join(format!("agent{i}")), &format!("{i}"))?;
         agent.wait_for_stdout("queued: request", STEP)?;
-        let mut args = console_args(&server, "alice", &tmp.path().join(format!("console{i}")));
-        args.extend(["--claim-next".into(), "60".into(), "--script".into(), script.display().to_string()]);
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let console =
-            Proc::spawn_with_stdin("console", bin("tether-console")?, &args, &[], &format!("{PASSWORD}\n"))?;
+        let console = claim_next(&server, "alice", &tmp.path().join(format!("console{i}")), 60, &script)?;
         running.push((console, agent));
     }
     // Every claim was acknowledged and every session shows the screen.

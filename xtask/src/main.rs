@@ -63,16 +63,25 @@ fn test() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs the two-window end-to-end test, keeping its screenshots in
-/// `docs/screenshots` for the README.
+/// Runs the two-window and back-office end-to-end tests, keeping their
+/// screenshots in `docs/screenshots` for the README.
 fn screenshots() -> anyhow::Result<()> {
     packages::ensure(packages::NEEDED)?;
     let bins = build_bins(false)?;
     let out = root().join("docs").join("screenshots");
     run(
-        "the two-window test",
+        "the two-window and back-office tests",
         cargo()
-            .args(["test", "--locked", "--package", "tether-e2e", "--test", "two_windows"])
+            .args([
+                "test",
+                "--locked",
+                "--package",
+                "tether-e2e",
+                "--test",
+                "two_windows",
+                "--test",
+                "office",
+            ])
             .env("TETHER_BIN_DIR", &bins)
             .env("TETHER_SCREENSHOTS", &out),
     )?;

@@ -35,7 +35,11 @@ impl SurveyReply {
 #[must_use]
 pub fn ask_in_window(window: &mpsc::UnboundedSender<SurveyForm>) -> Answer {
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    let form = SurveyForm { rating: None, comment: String::new(), reply: SurveyReply(Arc::new(Mutex::new(Some(tx)))) };
+    let form = SurveyForm {
+        rating: None,
+        comment: String::new(),
+        reply: SurveyReply(Arc::new(Mutex::new(Some(tx)))),
+    };
     window.send(form).ok()?;
     rx.recv_timeout(WAIT).ok().flatten()
 }

@@ -425,7 +425,12 @@ impl App {
         modifiers: keyboard::Modifiers,
         text: Option<&str>,
     ) -> Task<Message> {
+        let back = matches!(key, keyboard::Key::Named(keyboard::key::Named::Escape));
         let (place, id) = match self.screen {
+            Screen::Reports | Screen::Admin if back => {
+                self.show(Screen::Dashboard);
+                return Task::none();
+            }
             Screen::Login(_) | Screen::Reports | Screen::Admin => return Task::none(),
             Screen::Dashboard => (Place::Dashboard, 0),
             Screen::Session(id) => (Place::Session, id),
