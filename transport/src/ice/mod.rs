@@ -155,10 +155,16 @@ pub async fn gather(
         // after PAIR_PATIENCE of unanswered checks: webrtc-ice counts checks,
         // not time, and its default of 7 would fail a direct pair after
         // 400 ms, before a lossy 120 ms line has punched both NATs.
+        //
+        // webrtc-ice waits by the *local* candidate's type only, so a pair
+        // from our reflexive address to the peer's relay counts as
+        // reflexive. Nominated after 100 ms, that pair won on a 120 ms
+        // line whenever the NATs took one lost check longer to open than
+        // the relay: 500 ms leaves the direct pair a few round trips.
         check_interval: CHECK_INTERVAL,
         max_binding_requests: Some(checks_within(PAIR_PATIENCE)),
-        srflx_acceptance_min_wait: Some(Duration::from_millis(100)),
-        prflx_acceptance_min_wait: Some(Duration::from_millis(200)),
+        srflx_acceptance_min_wait: Some(Duration::from_millis(500)),
+        prflx_acceptance_min_wait: Some(Duration::from_millis(500)),
         relay_acceptance_min_wait: Some(Duration::from_millis(1000)),
         disconnected_timeout: Some(Duration::from_secs(5)),
         failed_timeout: Some(Duration::from_secs(10)),
