@@ -15,6 +15,7 @@ pub mod files;
 pub mod frame;
 pub mod handshake;
 pub mod ice;
+pub mod invite;
 pub mod pacing;
 pub mod pake;
 pub mod queue;

@@ -27,6 +27,7 @@ use crate::admin::{AccountRole, AdminReply, AdminRequest};
 use crate::code::Nameplate;
 use crate::desk::FieldSpec;
 use crate::ice::{IceParams, IceParamsError, IceServers};
+use crate::invite::{KeyProof, Party};
 use crate::queue::{HelpRequest, QueueItem};
 
 /// Largest signalling message.
@@ -43,6 +44,9 @@ pub enum PeerSignal {
     Ice(IceParams),
     /// The confirmation did not match: the code was wrong.
     PairingFailed,
+    /// After an invite's PAKE: the sender's Noise static key (the expert's
+    /// own, or from the owner the agent's), proved under the PAKE key.
+    KeyProof(KeyProof),
 }
 
 /// How the peers ended up connected.
@@ -210,6 +214,22 @@ pub enum ClientToServer {
     /// Administration, reports and notes after a session (answered with
     /// [`ServerToClient::Admin`]).
     Admin(AdminRequest),
+    /// The owner of a live session asks for an invite nameplate for an
+    /// outside expert.
+    CreateInvite,
+    /// An expert joins an invite by its nameplate.
+    JoinInvite {
+        /// The server-visible half of the invite code.
+        nameplate: Nameplate,
+    },
+    /// Forward to one party of the session (invites: owner and expert,
+    /// expert and agent).
+    RelayTo {
+        /// Who.
+        to: Party,
+        /// What.
+        signal: PeerSignal,
+    },
 }
 
 /// Most sessions one [`ServerToClient::RecentSessions`] answer holds.
@@ -324,6 +344,12 @@ pub enum SignalError {
     /// Too many requests are waiting.
     #[error("too many requests are waiting; try again in a few minutes")]
     QueueFull,
+    /// An invite needs a live session of one's own.
+    #[error("invite an expert from a live session of your own")]
+    NoSession,
+    /// The session has admitted as many experts as it may.
+    #[error("this session has had as many experts as it may")]
+    TooManyExperts,
     /// The account's role does not allow this.
     #[error("your account may not do that; ask an administrator")]
     NotAllowed,
@@ -438,6 +464,41 @@ pub enum ServerToClient {
     },
     /// The answer to [`ClientToServer::Admin`].
     Admin(AdminReply),
+    /// To the owner: an invite nameplate; add a secret to make the code.
+    InviteCreated {
+        /// The nameplate.
+        nameplate: Nameplate,
+        /// How long it lasts.
+        expires_in_secs: u64,
+    },
+    /// To the expert: the invite is theirs; the PAKE with the owner follows.
+    InviteJoined {
+        /// The owner's name.
+        owner: String,
+        /// The owner's organisation.
+        organisation: String,
+        /// STUN/TURN for the expert's path to the agent.
+        ice: IceServers,
+        /// The expert's number in the session.
+        expert: u32,
+    },
+    /// To the owner: an expert joined their invite.
+    ExpertJoined {
+        /// Their number in the session.
+        expert: u32,
+    },
+    /// To the owner and the agent: an expert left.
+    ExpertLeft {
+        /// Their number.
+        expert: u32,
+    },
+    /// From one party of the session (see [`ClientToServer::RelayTo`]).
+    RelayFrom {
+        /// Who sent it.
+        from: Party,
+        /// What.
+        signal: PeerSignal,
+    },
 }
 
 /// Longest survey comment, in bytes.

@@ -73,6 +73,22 @@ pub enum AuditEvent {
         /// What, in words.
         what: String,
     },
+    /// The owner of a session made an invite for an outside expert.
+    InviteMade {
+        /// The session.
+        session: u64,
+        /// By whom.
+        technician: String,
+        /// Its nameplate.
+        nameplate: u32,
+    },
+    /// An expert joined an invite (they still have to prove its secret).
+    ExpertJoined {
+        /// The session.
+        session: u64,
+        /// Their number in it.
+        expert: u32,
+    },
 }
 
 impl std::fmt::Display for AuditEvent {
@@ -96,6 +112,10 @@ impl std::fmt::Display for AuditEvent {
                 write!(f, "session {session} file {name:?} ({size} bytes) {way} the customer")
             }
             Self::Admin { what } => write!(f, "admin: {what}"),
+            Self::InviteMade { session, technician, nameplate } => {
+                write!(f, "session {session} invite {nameplate} made by {technician}")
+            }
+            Self::ExpertJoined { session, expert } => write!(f, "session {session} expert {expert} joined"),
         }
     }
 }

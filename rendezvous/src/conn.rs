@@ -157,12 +157,27 @@ async fn request(
         (ClientToServer::Claim { request }, Role::Technician { .. }) => {
             shared.claim(id, request).map(|()| None)
         }
+        (ClientToServer::CreateInvite, Role::Technician { name, .. }) => {
+            shared.create_invite(id).map(|(nameplate, ttl, session)| {
+                let event = AuditEvent::InviteMade { session, technician: name, nameplate: nameplate.get() };
+                shared.audit(event);
+                Some(ServerToClient::InviteCreated { nameplate, expires_in_secs: ttl.as_secs() })
+            })
+        }
+        (ClientToServer::JoinInvite { nameplate }, Role::Anonymous) => {
+            shared.join_invite(id, nameplate).map(Some)
+        }
+        (
+            ClientToServer::RelayTo { to, signal },
+            Role::Technician { .. } | Role::Agent | Role::Expert { .. },
+        ) => shared.relay_to(id, to, signal).map(|()| None),
         (ClientToServer::Admin(req), Role::Technician { name, .. }) => {
             crate::admin_api::answer(shared, &name, req).await.map(|r| Some(ServerToClient::Admin(r)))
         }
         (
             ClientToServer::RecentSessions
             | ClientToServer::Admin(_)
+            | ClientToServer::CreateInvite
             | ClientToServer::CannedReplies
             | ClientToServer::QueuePage { .. }
             | ClientToServer::Claim { .. },

@@ -158,8 +158,7 @@ impl Shared {
                 }
             }
             left_queue(&g, &r);
-            g.sessions
-                .insert(sid, Live { record: record.clone(), console: id, agent: r.agent, ended: 0, left: 0 });
+            g.sessions.insert(sid, Live::new(record.clone(), id, r.agent));
             let claimed =
                 ServerToClient::Claimed { technician: name.clone(), organisation, ice: ice.clone(), psk };
             let event = AuditEvent::Claimed { request: r.id, technician: name, desk: r.ask.desk.clone() };

@@ -3,6 +3,7 @@
 //! an await or a disk write.
 
 mod help;
+mod invite;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -70,6 +71,25 @@ pub(crate) enum Role {
     Asking,
     /// A customer's agent.
     Agent,
+    /// An outside expert invited into session `session` as number `number`.
+    Expert { session: u64, number: u32 },
+}
+
+/// Whose a nameplate is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Plate {
+    /// A customer's code, of this console connection.
+    Code(ConnId),
+    /// An expert's invite into a session, made by its owner's connection.
+    Invite { owner: ConnId, session: u64 },
+}
+
+impl Plate {
+    const fn owner(self) -> ConnId {
+        match self {
+            Self::Code(owner) | Self::Invite { owner, .. } => owner,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -89,13 +109,23 @@ struct Live {
     ended: u8,
     /// How many of the two sides left the server.
     left: u8,
+    /// The experts on the server now: number and connection.
+    experts: Vec<(u32, ConnId)>,
+    /// Experts admitted so far.
+    invited: u32,
+}
+
+impl Live {
+    fn new(record: SessionRecord, console: ConnId, agent: ConnId) -> Self {
+        Self { record, console, agent, ended: 0, left: 0, experts: Vec::new(), invited: 0 }
+    }
 }
 
 #[derive(Debug)]
 struct Inner {
     next_conn: ConnId,
     conns: HashMap<ConnId, Conn>,
-    nameplates: Nameplates<ConnId>,
+    nameplates: Nameplates<Plate>,
     sessions: HashMap<u64, Live>,
     queue: Queue<ConnId>,
 }
@@ -222,10 +252,14 @@ impl Shared {
         let record = {
             let mut g = self.lock();
             let now = self.now();
-            g.nameplates.revoke_where(now, |owner| *owner == id);
+            g.nameplates.revoke_where(now, |plate| plate.owner() == id);
             let Some(conn) = g.conns.remove(&id) else {
                 return;
             };
+            if let Role::Expert { session, number } = conn.role {
+                invite::expert_left(&mut g, session, number);
+                return;
+            }
             if conn.role == Role::Asking
                 && let Some(r) = g.queue.withdraw(&id)
             {
@@ -237,6 +271,9 @@ impl Shared {
                 return;
             };
             let peer = if live.console == id { live.agent } else { live.console };
+            // Without its owner or its customer the session is over for
+            // its experts too.
+            let experts = std::mem::take(&mut live.experts);
             // The other side may still report (the customer's survey, the
             // technician's notes); the session is forgotten once both left.
             live.left += 1;
@@ -254,6 +291,7 @@ impl Shared {
             if let Some(p) = g.conns.get(&peer) {
                 let _ = p.tx.try_send(ServerToClient::PeerLeft);
             }
+            invite::session_ended(&g, &experts);
             record
         };
         info!(session = record.id, outcome = ?record.outcome, "session closed");
@@ -263,11 +301,11 @@ impl Shared {
     pub(crate) fn create_code(&self, id: ConnId) -> Result<(Nameplate, Duration), SignalError> {
         let mut g = self.lock();
         let now = self.now();
-        if g.nameplates.live_where(now, |owner| *owner == id) >= MAX_CODES_PER_CONNECTION {
+        if g.nameplates.live_where(now, |plate| plate.owner() == id) >= MAX_CODES_PER_CONNECTION {
             return Err(SignalError::TooManyCodes);
         }
         let ttl = g.nameplates.ttl();
-        let plate = g.nameplates.allocate(now, id, &mut rand::thread_rng())?;
+        let plate = g.nameplates.allocate(now, Plate::Code(id), &mut rand::thread_rng())?;
         Ok((plate, ttl))
     }
 
@@ -284,7 +322,9 @@ impl Shared {
         let (answer, record) = {
             let mut g = self.lock();
             let now = self.now();
-            let console = g.nameplates.claim(plate, now)?;
+            let Plate::Code(console) = g.nameplates.claim(plate, now)? else {
+                return Err(SignalError::UnknownCode);
+            };
             let Some(Role::Technician { name, organisation, .. }) =
                 g.conns.get(&console).map(|c| c.role.clone())
             else {
@@ -302,7 +342,7 @@ impl Shared {
             if let Some(c) = g.conns.get(&console) {
                 let _ = c.tx.try_send(ServerToClient::PeerJoined { ice: ice.clone() });
             }
-            g.sessions.insert(sid, Live { record: record.clone(), console, agent: id, ended: 0, left: 0 });
+            g.sessions.insert(sid, Live::new(record.clone(), console, id));
             ((name, organisation, ice), record)
         };
         info!(session = sid, nameplate = %plate, technician = %answer.0, "customer joined");
