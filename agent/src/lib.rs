@@ -8,6 +8,7 @@ pub mod browse;
 pub mod clipboard;
 pub mod consent;
 pub mod cursor;
+pub mod expert;
 pub mod files;
 pub mod gui;
 pub mod input;

@@ -170,7 +170,7 @@ fn main() -> ExitCode {
 
 fn platform(consent: Arc<dyn tether_agent::consent::ConsentAsker>) -> Platform {
     Platform {
-        screen: Box::new(tether_agent::screen::primary),
+        screen: Arc::new(tether_agent::screen::primary),
         input: Box::new(|| EnigoSink::new().map(|s| Box::new(s) as Box<dyn InputSink>)),
         cursor: Box::new(|| XfixesSource::open().map(|s| Box::new(s) as Box<dyn CursorSource>)),
         clipboard: Box::new(Arboard::open),

@@ -19,7 +19,7 @@ use tether_protocol::pake::Role;
 use tether_protocol::queue::HelpRequest;
 use tether_protocol::signal::{ClientToServer, PathInfo, ServerToClient, SessionReport};
 
-use tether_transport::pairing;
+use tether_transport::pairing::{self, Route};
 use tether_transport::peer::{self, AgentChannels, PeerSecrets};
 
 use tether_transport::signal_client::{ServerTrust, SignalClient, SignalSender};
@@ -33,13 +33,17 @@ use crate::consent::{Asker, ConsentAsker, Permission};
 use crate::cursor::{self, CursorSource};
 use crate::files::{self, FileDesk, Folders};
 use crate::input::{InputError, InputSink};
-use crate::screen::{CaptureError, ScreenSource};
+use crate::screen::CaptureError;
 use crate::stream::{self, Pipeline};
 
 /// What pairing produced: who the technician is and the secure connection.
 struct Paired {
+    /// Our Noise static key: the owner proves it to the experts it invites.
+    static_key: Arc<StaticKey>,
     technician: String,
     organisation: String,
+    ice: IceServers,
+    server_ip: std::net::IpAddr,
     endpoint: quinn::Endpoint,
     path: PathInfo,
     conn: quinn::Connection,
@@ -68,7 +72,7 @@ async fn join_code(client: &mut SignalClient, code: &PairingCode) -> Result<Met,
         _ => return Err(AgentError::Internal("unexpected answer from the server")),
     };
     println!("Connecting to your technician {technician}…");
-    let psk = pairing::pake(client, code, Role::Agent).await?;
+    let psk = pairing::pake(client, Route::Peer, code, Role::Agent).await?;
     Ok((technician, organisation, ice, psk))
 }
 
@@ -140,14 +144,26 @@ async fn pair(
         Join::Code(code) => join_code(client, code).await?,
         Join::Help(ask) => ask_for_help(client, ask.clone(), events).await?,
     };
-    let ice_path = pairing::connect_ice(client, &ice, false, relay_only).await?;
+    let server_ip = client.server_addr().ip();
+    let ice_path = pairing::connect_ice(client, Route::Peer, server_ip, &ice, false, relay_only).await?;
     let path = ice_path.path();
     info!(%path, local = ice_path.local_address(), "found a path to the technician");
     let endpoint = socket::endpoint(Box::new(ice_path), Some(peer::peer_server_config()?))?;
     let static_key = StaticKey::generate()?;
     let (conn, keys, channels) =
         peer::accept(&endpoint, &PeerSecrets { static_key: &static_key, psk }).await?;
-    Ok(Paired { technician, organisation, endpoint, path, conn, keys, channels })
+    Ok(Paired {
+        static_key: Arc::new(static_key),
+        technician,
+        organisation,
+        ice,
+        server_ip,
+        endpoint,
+        path,
+        conn,
+        keys,
+        channels,
+    })
 }
 
 /// Longest wait, at the end, for input the technician sent before ending.
@@ -173,8 +189,8 @@ pub struct AgentOptions {
 
 /// The platform pieces, made lazily so tests can substitute them.
 pub struct Platform {
-    /// Opens the screen.
-    pub screen: Box<dyn FnOnce() -> Result<Box<dyn ScreenSource>, CaptureError> + Send>,
+    /// Opens the screen (again for each expert).
+    pub screen: crate::expert::OpenScreen,
     /// Opens the input sink (on its own thread).
     pub input: Box<dyn FnOnce() -> Result<Box<dyn InputSink>, InputError> + Send>,
     /// Opens the pointer reader.
@@ -232,6 +248,13 @@ pub enum AgentEvent {
     Transfer(files::Shown, files::Progress),
     /// The help request waits at this place in its desk's queue.
     Queued(u32),
+    /// An expert the technician invited connected (or left).
+    Expert {
+        /// What the technician calls them.
+        name: String,
+        /// Connected now, or gone.
+        connected: bool,
+    },
 }
 
 fn notify(events: &Option<mpsc::UnboundedSender<AgentEvent>>, event: AgentEvent) {
@@ -296,7 +319,8 @@ pub async fn run(opts: AgentOptions, mut platform: Platform) -> Result<EndReason
             return Err(e);
         }
     };
-    let Paired { technician, organisation, endpoint, path, conn, keys, channels } = paired;
+    let Paired { static_key, technician, organisation, ice, server_ip, endpoint, path, conn, keys, channels } =
+        paired;
     let sas = keys.sas().to_string();
 
     println!("sas: {sas}");
@@ -365,6 +389,20 @@ pub async fn run(opts: AgentOptions, mut platform: Platform) -> Result<EndReason
         let mut commands = platform.commands;
         let events = platform.events.clone();
         let mut chat_id = 0;
+        let (out_tx, mut out_rx) = mpsc::unbounded_channel::<ClientToServer>();
+        let room = crate::expert::Room {
+            vouches: crate::expert::Vouches::default(),
+            static_key,
+            ice: ice.clone(),
+            server_ip,
+            relay_only: opts.relay_only,
+            consent: consent_rx.clone(),
+            monitor: monitor_rx.clone(),
+            screen: (screen_size, monitors.clone()),
+            open: Arc::clone(&platform.screen),
+            out: out_tx,
+            events: platform.events.clone(),
+        };
         let control_loop = async {
             loop {
                 let control = tokio::select! {
@@ -374,6 +412,13 @@ pub async fn run(opts: AgentOptions, mut platform: Platform) -> Result<EndReason
                         Some(control::ConsoleToAgent::End) => return Ok(EndReason::TechnicianEnded),
                         Some(control::ConsoleToAgent::RequestControl) => {
                             ask(&platform.consent, &who, Permission::Control).await
+                        }
+                        Some(control::ConsoleToAgent::Vouch { expert, name, key, psk }) => {
+                            println!("vouched: {name} (expert {expert})");
+                            info!(expert, "the technician vouched for an expert");
+                            let vouch = crate::expert::Vouch { name, key, psk };
+                            room.vouches.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(expert, vouch);
+                            continue;
                         }
                         Some(control::ConsoleToAgent::Lossy { allowed }) => {
                             info!(allowed, "the technician set lossy photo tiles under pressure");
@@ -430,10 +475,18 @@ pub async fn run(opts: AgentOptions, mut platform: Platform) -> Result<EndReason
             }
         };
         let watch_server = async {
+            let mut doors = crate::expert::Doors::default();
             loop {
-                match receiver.recv().await {
-                    Ok(ServerToClient::PeerLeft) | Err(_) => return,
-                    Ok(_) => {}
+                tokio::select! {
+                    msg = receiver.recv() => match msg {
+                        Ok(ServerToClient::PeerLeft) | Err(_) => return,
+                        Ok(msg) => { doors.route(&room, &msg); }
+                    },
+                    Some(out) = out_rx.recv() => {
+                        if let Err(e) = sender.lock().await.send(&out).await {
+                            warn!("could not send to the server: {e}");
+                        }
+                    }
                 }
             }
         };

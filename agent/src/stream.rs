@@ -222,6 +222,17 @@ fn describe(event: &input::ConsoleToAgent) -> &'static str {
     }
 }
 
+/// Drops and logs every input event from `who`, who may not control.
+pub(crate) async fn drop_input(
+    mut recv: ChannelRecv<input::ConsoleToAgent>,
+    who: &str,
+) -> Result<(), AgentError> {
+    while let Some(event) = recv.recv().await? {
+        warn!("dropped input from {who} ({})", describe(&event));
+    }
+    Ok(())
+}
+
 /// Executes input while control is granted; drops and logs it otherwise.
 pub(crate) async fn forward_input(
     mut recv: ChannelRecv<input::ConsoleToAgent>,

@@ -146,6 +146,7 @@ pub async fn run(session: &mut LiveSession, commands: &[Command]) -> Result<Scri
                     tether_protocol::channel::clip_to(text, tether_protocol::signal::MAX_NOTE).to_owned();
                 session.report(tether_protocol::signal::SessionReport::Note { text }).await;
             }
+            Command::Invite => println!("invite: {}", session.invite().await?),
             Command::Send(local, folder) => send(session, local.clone(), folder.clone()).await?,
             Command::SendInBackground(local, folder) => {
                 background.push(tokio::spawn(send_owned(session, local.clone(), folder.clone())));

@@ -7,6 +7,7 @@
 pub mod files;
 pub mod gui;
 pub mod headless;
+pub mod invite;
 pub mod link;
 pub mod mapping;
 pub mod office;
@@ -15,6 +16,7 @@ pub mod queue;
 mod receivers;
 pub mod screen;
 pub mod script;
+mod server;
 pub mod session;
 pub mod shortcuts;
 pub mod snapshot;

@@ -36,6 +36,10 @@ struct Cli {
     /// one), printing the queue as it changes.
     #[arg(long, value_name = "SECS")]
     claim_next: Option<u64>,
+    /// Headless: join a live session as an outside expert with the invite
+    /// code its owner gave you (no account needed), then run the script.
+    #[arg(long, value_name = "CODE")]
+    join: Option<String>,
     /// Read the password from the first line of standard input.
     #[arg(long)]
     password_stdin: bool,
@@ -121,6 +125,16 @@ fn run() -> anyhow::Result<()> {
         };
         return tether_console::gui::run(opts).map_err(|e| anyhow::anyhow!("the window failed: {e}"));
     }
+    if let Some(code) = &cli.join {
+        let Some(server) = cli.server.clone() else { bail!("--join needs --server HOST:PORT") };
+        let code: tether_protocol::code::PairingCode = code.parse()?;
+        let rt = tokio::runtime::Runtime::new()?;
+        return rt.block_on(async {
+            let session =
+                tether_console::invite::join_as_expert(&server, &trust, &code, cli.relay_only).await?;
+            run_session(session, &commands, cli.script.is_some()).await
+        });
+    }
     let (Some(server), Some(user)) = (cli.server.clone(), cli.user.clone()) else {
         bail!("--headless needs --server HOST:PORT and --user NAME");
     };
@@ -139,27 +153,38 @@ fn run() -> anyhow::Result<()> {
                 tech.wait_for_customer(code, ttl).await?
             }
         };
+        session.greet_and_request_control().await?;
+        run_session(session, &commands, cli.script.is_some()).await
+    })
+}
+
+/// Runs the script on a live session (or waits for its end), then ends it.
+async fn run_session(
+    mut session: tether_console::session::LiveSession,
+    commands: &[tether_console::script::Command],
+    scripted: bool,
+) -> anyhow::Result<()> {
+    {
         println!("sas: {}", session.sas);
         println!("path: {}", session.path);
-        session.greet_and_request_control().await?;
         let stats = tokio::spawn(print_stats(session.view.clone()));
         let closed = session.closed();
         let end = tokio::select! {
-            r = headless::run(&mut session, &commands) => r?,
+            r = headless::run(&mut session, commands) => r?,
             () = closed => ScriptEnd::Finished,
         };
-        if end == ScriptEnd::Finished && cli.script.is_none() {
+        if end == ScriptEnd::Finished && !scripted {
             session.closed().await;
         }
         stats.abort();
         let live = session.is_live();
         session.end().await;
         println!("session ended");
-        if !live && end != ScriptEnd::Ended && cli.script.is_some() {
+        if !live && end != ScriptEnd::Ended && scripted {
             bail!("the connection closed before the script finished");
         }
         Ok(())
-    })
+    }
 }
 
 /// Takes the oldest request waiting at the technician's desks, waiting up

@@ -1,7 +1,6 @@
 //! The live session's background tasks: each reads one channel from the
 //! customer (screen, pointer, control, chat, clipboard) or watches the link,
-//! and updates the shared [`View`]; and the reporter that sends the session
-//! record's facts to the server in order.
+//! and updates the shared [`View`].
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -10,13 +9,13 @@ use tether_protocol::channel::clipboard::Clip;
 use tether_protocol::channel::control::{self, Consent};
 use tether_protocol::channel::{chat, cursor, screen};
 use tether_protocol::codec::TileKind;
-use tether_protocol::signal::{ClientToServer, SessionReport};
+use tether_protocol::signal::SessionReport;
 use tether_transport::peer::{self, ChannelRecv, ChannelSend};
 use tokio::sync::{mpsc, watch};
 use tracing::warn;
 
 use crate::link::{LinkChange, LinkWatch};
-use crate::session::{ChatAuthor, ChatLine, Technician, View, lock, push_chat};
+use crate::session::{ChatAuthor, ChatLine, View, lock, push_chat};
 
 pub(crate) async fn receive_screen(
     mut recv: ChannelRecv<screen::AgentToConsole>,
@@ -154,27 +153,6 @@ pub(crate) async fn receive_clipboard(mut recv: ChannelRecv<Clip>, view: Arc<Mut
         v.clipboard.0 = Some(clip);
         v.clipboard.1 += 1;
     }
-}
-
-/// Sends the session record's facts to the server in order; after the
-/// `Ended` report (always the last), hands the technician back.
-pub(crate) fn spawn_reporter(
-    mut technician: Technician,
-) -> (mpsc::UnboundedSender<SessionReport>, tokio::task::JoinHandle<Technician>) {
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let task = tokio::spawn(async move {
-        while let Some(r) = rx.recv().await {
-            let last = matches!(r, SessionReport::Ended { .. });
-            if let Err(e) = technician.client.send(&ClientToServer::Report(r)).await {
-                warn!("could not report to the server: {e}");
-            }
-            if last {
-                break;
-            }
-        }
-        technician
-    });
-    (tx, task)
 }
 
 pub(crate) async fn receive_chat(

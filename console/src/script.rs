@@ -19,7 +19,8 @@
 //! until the customer copies TEXT; `chat-canned N` sends the server's
 //! canned reply N (from 1); `ls [REMOTE_DIR]` lists a folder the customer
 //! shares (the shared folders themselves without one); `note TEXT` adds a
-//! note to the session record. Paths in scripts
+//! note to the session record; `invite` makes an invite code for an
+//! outside expert (printed as `invite: CODE`). Paths in scripts
 //! cannot hold spaces. Blank
 //! lines and lines starting with `#` are skipped. `wait-idle` also waits
 //! until no tile is left lossy.
@@ -81,6 +82,9 @@ pub enum Command {
     List(Option<RelPath>),
     /// Add a note to the session record.
     Note(String),
+    /// Make an invite code for an outside expert (printed as `invite:`)
+    /// and admit them when they join.
+    Invite,
     /// End the session.
     End,
 }
@@ -153,6 +157,7 @@ fn parse_line(line: &str) -> Result<Option<Command>, String> {
             Command::Fetch(remote, PathBuf::from(local))
         }
         "note" if !rest.is_empty() => Command::Note(rest.to_owned()),
+        "invite" if rest.is_empty() => Command::Invite,
         "ls" if rest.is_empty() => Command::List(None),
         "ls" => Command::List(Some(RelPath::parse(rest).map_err(|e| format!("REMOTE_DIR: {e}"))?)),
         "end" => Command::End,
@@ -224,6 +229,8 @@ mod tests {
         assert!(parse("ls Shared/../x").unwrap_err().message.contains("lead out of a folder"));
         assert!(parse("note").unwrap_err().message.contains("needs text"));
         assert_eq!(parse("note Replaced the driver").unwrap(), [Command::Note("Replaced the driver".into())]);
+        assert_eq!(parse("invite").unwrap(), [Command::Invite]);
+        assert!(parse("invite bob").is_err());
         assert_eq!(
             parse("ls\nls Shared/logs").unwrap(),
             [Command::List(None), Command::List(Some(RelPath::parse("Shared/logs").unwrap()))]

@@ -22,7 +22,7 @@ use tether_protocol::signal::{
     ClientToServer, PathInfo, ServerToClient, SessionReport, SessionSummary, SignalError,
 };
 use tether_transport::TransportError;
-use tether_transport::pairing::{self, PairingError};
+use tether_transport::pairing::{self, PairingError, Route};
 use tether_transport::peer::{self, ChannelSend, ConsoleChannels, PeerSecrets};
 use tether_transport::signal_client::{ServerTrust, SignalClient};
 use tether_transport::socket::{self, PathSocket};
@@ -30,8 +30,7 @@ use tokio::sync::{mpsc, watch};
 use tracing::warn;
 
 use crate::receivers::{
-    receive_chat, receive_clipboard, receive_control, receive_cursor, receive_screen, spawn_reporter,
-    watch_link,
+    receive_chat, receive_clipboard, receive_control, receive_cursor, receive_screen, watch_link,
 };
 
 /// Why the console could not get a session going.
@@ -58,10 +57,13 @@ pub enum ConsoleError {
     /// The session is over.
     #[error("the session has ended")]
     Ended,
+    /// The expert typed a wrong invite secret; the invite is used up.
+    #[error("That invite code is not right, and it cannot be used again. Ask for a new invite.")]
+    InviteBurned,
 }
 
 /// A paired peer connection: endpoint, path, connection, keys, channels.
-type Paired =
+pub(crate) type Paired =
     (quinn::Endpoint, PathInfo, quinn::Connection, tether_protocol::crypt::SessionKeys, ConsoleChannels);
 
 /// A logged-in technician.
@@ -177,7 +179,7 @@ impl Technician {
                 },
             }
         };
-        let psk = match pairing::pake(&mut self.client, &code, Role::Console).await {
+        let psk = match pairing::pake(&mut self.client, Route::Peer, &code, Role::Console).await {
             Err(PairingError::WrongCode) => return Err(ConsoleError::CodeBurned(code)),
             other => other?,
         };
@@ -192,9 +194,9 @@ impl Technician {
         psk: [u8; 32],
     ) -> Result<LiveSession, ConsoleError> {
         match self.connect_peer(ice, psk).await {
-            Ok((endpoint, path, conn, keys, channels)) => {
-                let sas = keys.sas().to_string();
-                let mut session = LiveSession::start(self, endpoint, conn, keys, channels, sas, path);
+            Ok(paired) => {
+                let path = paired.1;
+                let mut session = LiveSession::start(self, true, paired);
                 session.report(SessionReport::Connected { path }).await;
                 Ok(session)
             }
@@ -206,7 +208,9 @@ impl Technician {
     }
 
     async fn connect_peer(&mut self, ice: &IceServers, psk: [u8; 32]) -> Result<Paired, ConsoleError> {
-        let path = pairing::connect_ice(&mut self.client, ice, true, self.relay_only).await?;
+        let server_ip = self.client.server_addr().ip();
+        let path = pairing::connect_ice(&mut self.client, Route::Peer, server_ip, ice, true, self.relay_only)
+            .await?;
         let kind = path.path();
         let endpoint = socket::endpoint(Box::new(path), None)?;
         let static_key = StaticKey::generate()?;
@@ -312,13 +316,16 @@ pub(crate) fn push_chat(view: &Mutex<View>, line: ChatLine) {
 pub struct LiveSession {
     name: String,
     organisation: String,
-    /// Facts for the session record, sent in order by the reporter task.
+    /// Facts for the session record, sent in order by the server link.
     reports: mpsc::UnboundedSender<SessionReport>,
-    reporter: tokio::task::JoinHandle<Technician>,
+    /// The server connection while the session runs.
+    pub(crate) server: Arc<crate::server::ServerLink>,
     endpoint: quinn::Endpoint,
     conn: quinn::Connection,
     input: ChannelSend<input::ConsoleToAgent>,
-    control: ChannelSend<control::ConsoleToAgent>,
+    pub(crate) control: Arc<tokio::sync::Mutex<ChannelSend<control::ConsoleToAgent>>>,
+    /// The agent's Noise static key, for the experts this console invites.
+    pub(crate) agent_key: [u8; 32],
     chat: Arc<tokio::sync::Mutex<ChannelSend<chat::ConsoleToAgent>>>,
     chat_id: u64,
     clipboard: ChannelSend<Clip>,
@@ -337,15 +344,11 @@ pub struct LiveSession {
 }
 
 impl LiveSession {
-    fn start(
-        technician: Technician,
-        endpoint: quinn::Endpoint,
-        conn: quinn::Connection,
-        keys: tether_protocol::crypt::SessionKeys,
-        channels: ConsoleChannels,
-        sas: String,
-        path: PathInfo,
-    ) -> Self {
+    /// Starts the session's tasks on a paired connection; `record` is
+    /// false for an expert, whose session the owner records.
+    pub(crate) fn start(technician: Technician, record: bool, paired: Paired) -> Self {
+        let (endpoint, path, conn, keys, channels) = paired;
+        let sas = keys.sas().to_string();
         let view = Arc::new(Mutex::new(View {
             decoder: Decoder::new().unwrap_or_else(|_| unreachable!("a zstd decoder always starts")),
             frames: 0,
@@ -374,9 +377,11 @@ impl LiveSession {
             clipboard: (clipboard, clipboard_recv),
         } = channels;
         tokio::spawn(receive_clipboard(clipboard_recv, Arc::clone(&view)));
+        let agent_key = <[u8; 32]>::try_from(keys.remote_static()).unwrap_or_default();
         let (name, organisation) = (technician.name.clone(), technician.organisation.clone());
         let canned = technician.canned.clone();
-        let (reports, reporter) = spawn_reporter(technician);
+        let server = Arc::new(crate::server::start(technician.client, record));
+        let reports = server.reports.clone();
         let files = crate::files::Files::start(conn.clone(), keys, files_send, files_recv, reports.clone());
         let chat = Arc::new(tokio::sync::Mutex::new(chat));
         tokio::spawn(receive_screen(screen_recv, screen_send, Arc::clone(&view), conn.clone()));
@@ -388,11 +393,12 @@ impl LiveSession {
             name,
             organisation,
             reports,
-            reporter,
+            server,
             endpoint,
             conn,
             input,
-            control,
+            control: Arc::new(tokio::sync::Mutex::new(control)),
+            agent_key,
             chat,
             chat_id: 0,
             clipboard,
@@ -417,22 +423,22 @@ impl LiveSession {
             technician: self.name.clone(),
             organisation: self.organisation.clone(),
         };
-        Ok(self.control.send(&hello).await?)
+        Ok(self.control.lock().await.send(&hello).await?)
     }
 
     /// Asks the customer for control.
     pub async fn request_control(&mut self) -> Result<(), ConsoleError> {
-        Ok(self.control.send(&control::ConsoleToAgent::RequestControl).await?)
+        Ok(self.control.lock().await.send(&control::ConsoleToAgent::RequestControl).await?)
     }
 
     /// Allows or forbids lossy photo tiles under bandwidth pressure.
     pub async fn allow_lossy(&mut self, allowed: bool) -> Result<(), ConsoleError> {
-        Ok(self.control.send(&control::ConsoleToAgent::Lossy { allowed }).await?)
+        Ok(self.control.lock().await.send(&control::ConsoleToAgent::Lossy { allowed }).await?)
     }
 
     /// Asks the agent to share monitor `id` (from [`View::monitors`]).
     pub async fn select_monitor(&mut self, id: u32) -> Result<(), ConsoleError> {
-        Ok(self.control.send(&control::ConsoleToAgent::SelectMonitor { id }).await?)
+        Ok(self.control.lock().await.send(&control::ConsoleToAgent::SelectMonitor { id }).await?)
     }
 
     /// The current round-trip time.
@@ -515,7 +521,7 @@ impl LiveSession {
         // Finishing input first tells the agent where our input ends, so it
         // executes everything sent before End.
         self.input.finish();
-        let _ = self.control.send(&control::ConsoleToAgent::End).await;
+        let _ = self.control.lock().await.send(&control::ConsoleToAgent::End).await;
         // Give the agent a moment to read End before the connection closes.
         let _ = tokio::time::timeout(Duration::from_secs(2), self.conn.closed()).await;
         let (bytes_sent, bytes_received) = self.bytes();
@@ -524,9 +530,10 @@ impl LiveSession {
         // Last, so chat lines and files that came in the meantime are in
         // the record before it.
         self.report(SessionReport::Ended { bytes_sent, bytes_received }).await;
-        // The reporter stops after the Ended report, once it is delivered.
-        if let Ok(Ok(technician)) = tokio::time::timeout(Duration::from_secs(5), self.reporter).await {
-            technician.client.close().await;
+        // The server link stops after the Ended report, once it is delivered.
+        let done = self.server.done.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        if let Some(done) = done {
+            let _ = tokio::time::timeout(Duration::from_secs(5), done).await;
         }
     }
 }

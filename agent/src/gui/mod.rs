@@ -132,6 +132,8 @@ pub struct Window {
     pub save_error: Option<String>,
     /// Which ways the clipboard is shared.
     pub clipboard: ClipboardPolicy,
+    /// Experts the technician invited who are connected now.
+    pub experts: Vec<String>,
     draft: String,
 }
 
@@ -228,6 +230,7 @@ impl Window {
             save_into: String::new(),
             save_error: None,
             clipboard: ClipboardPolicy::default(),
+            experts: Vec::new(),
             draft: String::new(),
         }
     }
@@ -344,6 +347,12 @@ impl Window {
                 self.stage = Stage::Live;
             }
             Message::Event(AgentEvent::Consent(c)) => self.consent = c,
+            Message::Event(AgentEvent::Expert { name, connected }) => {
+                self.experts.retain(|e| *e != name);
+                if connected {
+                    self.experts.push(name);
+                }
+            }
             Message::Ask(q) => {
                 self.save_into = q.suggested.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
                 self.save_error = None;
@@ -508,8 +517,14 @@ impl Window {
                 .text_size(13),
         ]
         .spacing(16);
+        let also = if self.experts.is_empty() {
+            String::new()
+        } else {
+            format!("Also seeing your screen, invited by your technician: {}", self.experts.join(", "))
+        };
         let banner = column![
             text(format!("{} {doing} your screen", self.who())).size(20),
+            text(also).size(14),
             text(self.path.map(path_line).unwrap_or_default()).size(13),
             buttons,
             clipboard,

@@ -8,6 +8,11 @@
 //! `SelectMonitor`. The console may forbid (or allow again) lossy photo
 //! tiles under bandwidth pressure with `Lossy`; they are allowed by default.
 //! Either side sends `End` / `Ended` to finish.
+//!
+//! The owner vouches for an invited expert with `Vouch` (see `invite`):
+//! the agent admits that expert's connection only with that static key and
+//! pre-shared key, and an expert's console never sends `Vouch` itself (the
+//! agent ignores it from anyone but the owner).
 
 use serde::{Deserialize, Serialize};
 
@@ -69,6 +74,18 @@ pub enum ConsoleToAgent {
         /// Allowed or not.
         allowed: bool,
     },
+    /// Admit expert `expert` (the server's number) with this Noise static
+    /// key and pre-shared key.
+    Vouch {
+        /// The expert's number in the session.
+        expert: u32,
+        /// What the owner calls them, for the customer's banner.
+        name: String,
+        /// Their Noise static public key.
+        key: [u8; 32],
+        /// The pre-shared key of their handshake.
+        psk: [u8; 32],
+    },
 }
 
 /// Agent to console.
@@ -112,6 +129,7 @@ mod tests {
             round_trip(&AgentToConsole::Consent(Consent { view: v, control: c }));
             round_trip(&ConsoleToAgent::SelectMonitor { id: w });
             round_trip(&ConsoleToAgent::Lossy { allowed: c });
+            round_trip(&ConsoleToAgent::Vouch { expert: w, name: t.clone(), key: [3; 32], psk: [4; 32] });
             let m = Monitor { id: w, name: o.clone(), x: -5, y: 7, width: w, height: w / 3, primary: v };
             round_trip(&AgentToConsole::Monitors { list: vec![m], active: w });
             round_trip(&AgentToConsole::Ended { reason: t });

@@ -1,0 +1,115 @@
+//! Three-way sessions on loopback: the owner invites an outside expert, who
+//! joins with the invite code (no account), proves its secret to the
+//! owner, is vouched for to the agent and connects straight to it. The
+//! expert sees the customer's screen pixel for pixel and their input is
+//! dropped; a wrong invite secret burns the invite and the owner is told.
+
+use std::time::Duration;
+
+use tether_e2e::image::{capture_display, differing_pixels, read_png};
+use tether_e2e::{Proc, STEP, Scene, bin, read_code};
+
+/// An expert's console joining `code` with `script`.
+fn expert(scene: &Scene, code: &str, script: &str) -> anyhow::Result<Proc> {
+    let file = scene.path("expert-script.txt");
+    std::fs::write(&file, script)?;
+    let data = scene.path("expert").display().to_string();
+    let (server, cert, file) = (&scene.server.addr, &scene.server.fingerprint, file.display().to_string());
+    let args = [
+        "--headless",
+        "--join",
+        code,
+        "--server",
+        server,
+        "--server-cert",
+        cert,
+        "--data",
+        &data,
+        "--script",
+        &file,
+    ];
+    Proc::spawn("expert", bin("tether-console")?, &args, &[])
+}
+
+fn invite_code(owner: &Proc) -> anyhow::Result<String> {
+    Ok(owner.wait_for_stdout("invite: ", STEP)?.trim_start_matches("invite: ").trim().to_owned())
+}
+
+#[test]
+fn an_invited_expert_sees_the_screen_pixel_exact_and_cannot_control() -> anyhow::Result<()> {
+    let scene = Scene::new(&[])?;
+    let _xterm = scene.x_client(
+        "xterm",
+        &[
+            "-geometry",
+            "80x24+40+50",
+            "-e",
+            "sh",
+            "-c",
+            "printf 'Three-way test: 0123456789\\n'; exec sleep 600",
+        ],
+    )?;
+    scene.wait_window("xterm")?;
+    std::thread::sleep(Duration::from_millis(500));
+    let mut owner = scene.console("wait-frame\ninvite\nwait 15000\nend\n")?;
+    let code = read_code(&owner)?;
+    let mut agent = scene.agent(&code, Some("view"))?;
+    let invite = invite_code(&owner)?;
+    assert_ne!(invite, code, "the invite is a code of its own");
+
+    let snap = scene.path("expert.png");
+    let script = format!(
+        "wait-idle 800\nsnapshot {}\nmove 17 23\nclick left\ntype nope\nwait 500\nend\n",
+        snap.display()
+    );
+    let mut expert = expert(&scene, &invite, &script)?;
+    assert!(expert.wait_exit(STEP)?.success(), "expert failed:\n{}", expert.all_output());
+    owner.wait_for_stdout("expert 1: vouched for", Duration::from_secs(1))?;
+    agent.wait_for_stdout("vouched: Expert 1 (expert 1)", Duration::from_secs(1))?;
+    agent.wait_for_stdout("expert: Expert 1 connected (direct", Duration::from_secs(1))?;
+
+    // Pixel for pixel what the customer's display shows.
+    let theirs = read_png(&snap)?;
+    let reference = capture_display(&scene.x.display, &scene.path("reference.png"))?;
+    assert_eq!(differing_pixels(&theirs, &reference)?, 0, "the expert's picture differs from the display");
+    // Their input went nowhere: dropped and logged by the agent.
+    agent.wait_for_stderr(
+        "dropped input from an expert without control (pointer move)",
+        Duration::from_secs(5),
+    )?;
+    agent.wait_for_stderr("dropped input from an expert without control (text)", Duration::from_secs(1))?;
+    agent.wait_for_stdout("expert: Expert 1 left", Duration::from_secs(5))?;
+
+    assert!(owner.wait_exit(STEP)?.success(), "owner failed:\n{}", owner.all_output());
+    agent.wait_exit(STEP)?;
+    Ok(())
+}
+
+#[test]
+fn a_wrong_invite_secret_burns_the_invite_and_the_owner_is_told() -> anyhow::Result<()> {
+    let scene = Scene::new(&[])?;
+    let mut owner = scene.console("wait-frame\ninvite\nwait 6000\nend\n")?;
+    let code = read_code(&owner)?;
+    let mut agent = scene.agent(&code, Some("view"))?;
+    let invite = invite_code(&owner)?;
+    // Same nameplate, another secret.
+    let (plate, secret) = invite.split_once('-').unwrap_or_default();
+    let last = secret.chars().last().and_then(|c| c.to_digit(10)).unwrap_or(0);
+    let wrong = format!("{plate}-{}{}", &secret[..secret.len() - 1], (last + 1) % 10);
+    let mut expert = expert(&scene, &wrong, "wait-frame\nend\n")?;
+    assert!(!expert.wait_exit(STEP)?.success(), "an expert with a wrong secret got in");
+    expert.wait_for_stderr("That invite code is not right", Duration::from_secs(1))?;
+    owner.wait_for_stdout("invite burned: expert 1 typed a wrong secret", Duration::from_secs(5))?;
+    // Used up: the right code does not work either now.
+    let mut again = expert_again(&scene, &invite)?;
+    assert!(!again.wait_exit(STEP)?.success(), "a burned invite was used");
+    again.wait_for_stderr("already used", Duration::from_secs(1))?;
+    assert!(agent.all_output().lines().all(|l| !l.starts_with("vouched:")), "the agent admitted someone");
+    assert!(owner.wait_exit(STEP)?.success(), "owner failed:\n{}", owner.all_output());
+    agent.wait_exit(STEP)?;
+    Ok(())
+}
+
+fn expert_again(scene: &Scene, code: &str) -> anyhow::Result<Proc> {
+    expert(scene, code, "wait-frame\nend\n")
+}
