@@ -65,6 +65,10 @@ pub struct Room {
     pub relay_only: bool,
     /// The customer's consent.
     pub consent: watch::Receiver<Consent>,
+    /// Who drives: the owner (`None`) or an expert.
+    pub driver: Arc<watch::Sender<Option<u32>>>,
+    /// The input thread.
+    pub sink: std::sync::mpsc::Sender<tether_protocol::channel::input::ConsoleToAgent>,
     /// The shared monitor.
     pub monitor: watch::Receiver<Monitor>,
     /// The screen's size and monitors, for the expert's hello.
@@ -75,6 +79,8 @@ pub struct Room {
     pub out: mpsc::UnboundedSender<ClientToServer>,
     /// The window.
     pub events: Option<mpsc::UnboundedSender<AgentEvent>>,
+    /// The experts connected now.
+    pub connected: Arc<Mutex<std::collections::HashSet<u32>>>,
 }
 
 impl std::fmt::Debug for Room {
@@ -83,6 +89,15 @@ impl std::fmt::Debug for Room {
             .field("ice", &self.ice)
             .field("server_ip", &self.server_ip)
             .finish_non_exhaustive()
+    }
+}
+
+impl Room {
+    /// Whether the owner vouched for expert `n` (who may not be connected
+    /// yet): control may be passed to them.
+    #[must_use]
+    pub fn is_vouched(&self, n: u32) -> bool {
+        self.vouches.lock().unwrap_or_else(PoisonError::into_inner).contains_key(&n)
     }
 }
 
@@ -153,13 +168,21 @@ async fn admit(room: Room, n: u32, vouch: Vouch, offer: IceParams, mut link: Cha
     if let Some(events) = &room.events {
         let _ = events.send(AgentEvent::Expert { name: vouch.name.clone(), connected: true });
     }
+    room.connected.lock().unwrap_or_else(PoisonError::into_inner).insert(n);
     let served = tokio::select! {
-        r = serve(&room, &vouch.name, channels) => r,
+        r = serve(&room, n, &vouch.name, channels) => r,
         e = conn.closed() => { info!(expert = n, "the expert's connection closed: {e}"); Ok(()) }
     };
     if let Err(e) = served {
         warn!(expert = n, "the expert's session failed: {e}");
     }
+    room.connected.lock().unwrap_or_else(PoisonError::into_inner).remove(&n);
+    // Control goes back to the owner when the expert who drives leaves.
+    room.driver.send_if_modified(|d| {
+        let was = *d;
+        *d = d.filter(|x| *x != n);
+        was != *d
+    });
     conn.close(peer::CLOSE_ENDED.into(), b"session ended");
     endpoint.wait_idle().await;
     println!("expert: {} left", vouch.name);
@@ -168,16 +191,21 @@ async fn admit(room: Room, n: u32, vouch: Vouch, offer: IceParams, mut link: Cha
     }
 }
 
-/// The expert's view: hello, consent, monitors, the screen stream, and
-/// their input dropped.
-async fn serve(room: &Room, name: &str, channels: AgentChannels) -> Result<(), AgentError> {
+/// What expert `n` may do now: view as the customer allows, control while
+/// the customer allows it and the owner passed it to them.
+fn theirs(room: &Room, n: u32) -> Consent {
+    let c = *room.consent.borrow();
+    Consent { view: c.view, control: c.control && *room.driver.borrow() == Some(n) }
+}
+
+/// The expert's session: hello, consent, monitors, the screen stream, and
+/// their input, run only while they drive.
+async fn serve(room: &Room, n: u32, name: &str, channels: AgentChannels) -> Result<(), AgentError> {
     let ((width, height), monitors) = room.screen.clone();
     let (mut control_send, mut control_recv) = channels.control;
     control_send.send(&control::AgentToConsole::Hello { width, height }).await?;
-    // An expert never controls (for now); what the customer allowed to
-    // view holds for them as for the owner.
-    let (consent_tx, consent_rx) =
-        watch::channel(Consent { view: room.consent.borrow().view, control: false });
+    // What the customer allowed holds for them as for the owner.
+    let (consent_tx, consent_rx) = watch::channel(theirs(room, n));
     let now = *consent_rx.borrow();
     control_send.send(&control::AgentToConsole::Consent(now)).await?;
     let active = room.monitor.borrow().id;
@@ -189,12 +217,17 @@ async fn serve(room: &Room, name: &str, channels: AgentChannels) -> Result<(), A
     let pipeline = Pipeline { source, encoder: Encoder::new(DEFAULT_LEVEL)? };
     let (_, lossy) = watch::channel(true);
     let (screen_send, screen_recv) = channels.screen;
-    let mut consent = room.consent.clone();
+    let (mut consent, mut driver) = (room.consent.clone(), room.driver.subscribe());
     let follow_consent = async {
-        while consent.changed().await.is_ok() {
-            let view = consent.borrow_and_update().view;
-            consent_tx.send_replace(Consent { view, control: false });
-            control_send.send(&control::AgentToConsole::Consent(Consent { view, control: false })).await?;
+        loop {
+            tokio::select! {
+                r = consent.changed() => if r.is_err() { break },
+                r = driver.changed() => if r.is_err() { break },
+            }
+            let now = theirs(room, n);
+            if consent_tx.send_replace(now) != now {
+                control_send.send(&control::AgentToConsole::Consent(now)).await?;
+            }
         }
         Ok::<(), AgentError>(())
     };
@@ -211,11 +244,12 @@ async fn serve(room: &Room, name: &str, channels: AgentChannels) -> Result<(), A
         Ok::<(), AgentError>(())
     };
     let (_, input_recv) = channels.input;
+    let gate = stream::Gate { consent: room.consent.clone(), driver: room.driver.subscribe(), me: Some(n) };
     tokio::select! {
         r = stream::stream_screen(screen_send, screen_recv, pipeline, consent_rx, room.monitor.clone(), lossy) => r,
         r = control_loop => r,
         r = follow_consent => r,
-        r = stream::drop_input(input_recv, "an expert without control") => r,
+        r = stream::forward_input(input_recv, room.sink.clone(), gate, room.monitor.clone()) => r,
     }
 }
 
@@ -224,6 +258,7 @@ fn describe(msg: &control::ConsoleToAgent) -> &'static str {
         control::ConsoleToAgent::RequestControl => "control",
         control::ConsoleToAgent::SelectMonitor { .. } => "another monitor",
         control::ConsoleToAgent::Vouch { .. } => "vouching for someone",
+        control::ConsoleToAgent::PassControl { .. } => "passing control",
         control::ConsoleToAgent::Hello { .. }
         | control::ConsoleToAgent::Lossy { .. }
         | control::ConsoleToAgent::End => "nothing",

@@ -350,6 +350,8 @@ pub async fn run(opts: AgentOptions, mut platform: Platform) -> Result<EndReason
         .await?;
     control_send.send(&control::AgentToConsole::Consent(Consent { view, control: false })).await?;
     let (consent_tx, consent_rx) = watch::channel(Consent { view, control: false });
+    // Who drives while control is allowed: the owner (`None`) or an expert.
+    let driver = Arc::new(watch::channel(None::<u32>).0);
     notify(&platform.events, AgentEvent::Consent(Consent { view, control: false }));
 
     let outcome = if view {
@@ -397,6 +399,9 @@ pub async fn run(opts: AgentOptions, mut platform: Platform) -> Result<EndReason
             server_ip,
             relay_only: opts.relay_only,
             consent: consent_rx.clone(),
+            driver: Arc::clone(&driver),
+            sink: sink.clone(),
+            connected: Default::default(),
             monitor: monitor_rx.clone(),
             screen: (screen_size, monitors.clone()),
             open: Arc::clone(&platform.screen),
@@ -418,6 +423,20 @@ pub async fn run(opts: AgentOptions, mut platform: Platform) -> Result<EndReason
                             info!(expert, "the technician vouched for an expert");
                             let vouch = crate::expert::Vouch { name, key, psk };
                             room.vouches.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(expert, vouch);
+                            continue;
+                        }
+                        Some(control::ConsoleToAgent::PassControl { expert }) => {
+                            let allowed = consent_tx.borrow().control
+                                && expert.is_none_or(|n| room.is_vouched(n));
+                            if !allowed {
+                                warn!(?expert, "the technician passed control it cannot pass");
+                                continue;
+                            }
+                            driver.send_replace(expert);
+                            println!("driver: {}", expert.map_or_else(|| "the technician".to_owned(), |n| format!("expert {n}")));
+                            let now = *consent_tx.borrow();
+                            let mine = Consent { view: now.view, control: now.control && expert.is_none() };
+                            control_send.send(&control::AgentToConsole::Consent(mine)).await?;
                             continue;
                         }
                         Some(control::ConsoleToAgent::Lossy { allowed }) => {
@@ -467,6 +486,10 @@ pub async fn run(opts: AgentOptions, mut platform: Platform) -> Result<EndReason
                 // Takes effect here, before the console hears of it: the
                 // input pump checks this on every event.
                 consent_tx.send_modify(|c| c.control = control);
+                if !control {
+                    // Taken back from everyone: the owner drives when it comes back.
+                    driver.send_replace(None);
+                }
                 let now = *consent_tx.borrow();
                 notify(&events, AgentEvent::Consent(now));
                 control_send.send(&control::AgentToConsole::Consent(now)).await?;
@@ -490,8 +513,8 @@ pub async fn run(opts: AgentOptions, mut platform: Platform) -> Result<EndReason
                 }
             }
         };
-        let mut input =
-            Box::pin(stream::forward_input(input_recv, sink, consent_rx.clone(), monitor_rx.clone()));
+        let owner_gate = stream::Gate { consent: consent_rx.clone(), driver: driver.subscribe(), me: None };
+        let mut input = Box::pin(stream::forward_input(input_recv, sink, owner_gate, monitor_rx.clone()));
         let mut input_done = false;
         let outcome = tokio::select! {
             r = control_loop => r,

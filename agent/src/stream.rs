@@ -222,32 +222,46 @@ fn describe(event: &input::ConsoleToAgent) -> &'static str {
     }
 }
 
-/// Drops and logs every input event from `who`, who may not control.
-pub(crate) async fn drop_input(
-    mut recv: ChannelRecv<input::ConsoleToAgent>,
-    who: &str,
-) -> Result<(), AgentError> {
-    while let Some(event) = recv.recv().await? {
-        warn!("dropped input from {who} ({})", describe(&event));
-    }
-    Ok(())
+/// Whose input may run: the customer must allow control, and only the
+/// party driving (the owner, `None`, or an expert by number) gets through.
+#[derive(Debug, Clone)]
+pub(crate) struct Gate {
+    /// What the customer allows.
+    pub consent: watch::Receiver<Consent>,
+    /// Who drives.
+    pub driver: watch::Receiver<Option<u32>>,
+    /// Whose input this is.
+    pub me: Option<u32>,
 }
 
-/// Executes input while control is granted; drops and logs it otherwise.
+impl Gate {
+    /// Whether this party's input may run now.
+    pub fn open(&self) -> bool {
+        self.consent.borrow().control && *self.driver.borrow() == self.me
+    }
+
+    fn who(&self) -> String {
+        self.me.map_or_else(|| "the technician".to_owned(), |n| format!("expert {n}"))
+    }
+}
+
+/// Executes input while the gate is open; drops and logs it otherwise.
 pub(crate) async fn forward_input(
     mut recv: ChannelRecv<input::ConsoleToAgent>,
     sink: std_mpsc::Sender<input::ConsoleToAgent>,
-    consent: watch::Receiver<Consent>,
+    gate: Gate,
     monitor: watch::Receiver<Monitor>,
 ) -> Result<(), AgentError> {
     while let Some(mut event) = recv.recv().await? {
-        if !consent.borrow().control {
-            warn!("dropped input from the technician ({}): control is not granted", describe(&event));
+        if !gate.open() {
+            let why =
+                if gate.consent.borrow().control { "someone else drives" } else { "control is not granted" };
+            warn!("dropped input from {} ({}): {why}", gate.who(), describe(&event));
             continue;
         }
         match &mut event {
             input::ConsoleToAgent::Text(t) if t.len() > MAX_TEXT_BYTES => {
-                warn!("dropped input from the technician (text): {} bytes is too long", t.len());
+                warn!("dropped input from {} (text): {} bytes is too long", gate.who(), t.len());
                 continue;
             }
             input::ConsoleToAgent::PointerMove { x, y } => {

@@ -147,6 +147,11 @@ pub async fn run(session: &mut LiveSession, commands: &[Command]) -> Result<Scri
                 session.report(tether_protocol::signal::SessionReport::Note { text }).await;
             }
             Command::Invite => println!("invite: {}", session.invite().await?),
+            Command::PassControl(expert) => session.pass_control(*expert).await?,
+            Command::WaitExpert => {
+                let vouched = session.vouched.subscribe();
+                wait_until(WAIT_LIMIT, "an expert to be vouched for", || *vouched.borrow() > 0).await?;
+            }
             Command::Send(local, folder) => send(session, local.clone(), folder.clone()).await?,
             Command::SendInBackground(local, folder) => {
                 background.push(tokio::spawn(send_owned(session, local.clone(), folder.clone())));

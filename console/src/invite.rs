@@ -45,6 +45,13 @@ type Control =
     std::sync::Arc<tokio::sync::Mutex<tether_transport::peer::ChannelSend<control::ConsoleToAgent>>>;
 
 impl LiveSession {
+    /// Passes control to expert `expert`, or takes it back (`None`); the
+    /// agent checks that the customer allows control and the expert is on.
+    pub async fn pass_control(&self, expert: Option<u32>) -> Result<(), ConsoleError> {
+        let msg = control::ConsoleToAgent::PassControl { expert };
+        Ok(self.control.lock().await.send(&msg).await?)
+    }
+
     /// Makes an invite code for an outside expert and admits them in the
     /// background when they join; what happens is printed (`invite:` and
     /// `expert N` lines).
@@ -62,19 +69,37 @@ impl LiveSession {
             }
         };
         let code = PairingCode::new(nameplate, Secret::random());
-        tokio::spawn(admit(link, code, ttl, std::sync::Arc::clone(&self.control), self.agent_key));
+        let (control, agent_key) = (std::sync::Arc::clone(&self.control), self.agent_key);
+        let vouched = std::sync::Arc::clone(&self.vouched);
+        tokio::spawn(async move {
+            if admit(link, code, ttl, control, agent_key).await {
+                vouched.send_modify(|n| *n += 1);
+            }
+        });
         Ok(code)
     }
 }
 
 /// Waits for an expert on `code`, checks their secret and key, and
-/// vouches for them.
-async fn admit(mut link: OwnerLink, code: PairingCode, ttl: Duration, control: Control, agent_key: [u8; 32]) {
+/// vouches for them; true if it did.
+async fn admit(
+    mut link: OwnerLink,
+    code: PairingCode,
+    ttl: Duration,
+    control: Control,
+    agent_key: [u8; 32],
+) -> bool {
     let deadline = tokio::time::Instant::now() + ttl;
     let expert = loop {
         match tokio::time::timeout_at(deadline, link.recv()).await {
-            Err(_) => return println!("invite: {code} expired before anyone used it"),
-            Ok(Err(e)) => return println!("invite: failed: {e}"),
+            Err(_) => {
+                println!("invite: {code} expired before anyone used it");
+                return false;
+            }
+            Ok(Err(e)) => {
+                println!("invite: failed: {e}");
+                return false;
+            }
             Ok(Ok(ServerToClient::ExpertJoined { expert })) => break expert,
             Ok(Ok(_)) => {}
         }
@@ -103,12 +128,16 @@ async fn admit(mut link: OwnerLink, code: PairingCode, ttl: Duration, control: C
         Ok::<_, PairingError>(())
     };
     match vouched.await {
-        Ok(()) => println!("expert {expert}: vouched for; they connect to the customer now"),
+        Ok(()) => {
+            println!("expert {expert}: vouched for; they connect to the customer now");
+            return true;
+        }
         Err(PairingError::WrongCode) => {
             println!("invite burned: expert {expert} typed a wrong secret; make a new invite");
         }
         Err(e) => println!("invite: expert {expert} could not be admitted: {e}"),
     }
+    false
 }
 
 /// Joins the invite `code` as an outside expert and connects to the

@@ -20,7 +20,9 @@
 //! canned reply N (from 1); `ls [REMOTE_DIR]` lists a folder the customer
 //! shares (the shared folders themselves without one); `note TEXT` adds a
 //! note to the session record; `invite` makes an invite code for an
-//! outside expert (printed as `invite: CODE`). Paths in scripts
+//! outside expert (printed as `invite: CODE`), `pass-control N` hands
+//! control to expert N and `take-control` takes it back, `wait-expert`
+//! waits until an invited expert was vouched for. Paths in scripts
 //! cannot hold spaces. Blank
 //! lines and lines starting with `#` are skipped. `wait-idle` also waits
 //! until no tile is left lossy.
@@ -85,6 +87,10 @@ pub enum Command {
     /// Make an invite code for an outside expert (printed as `invite:`)
     /// and admit them when they join.
     Invite,
+    /// Pass control to expert N, or take it back (`None`).
+    PassControl(Option<u32>),
+    /// Wait until an invited expert has been vouched for.
+    WaitExpert,
     /// End the session.
     End,
 }
@@ -158,6 +164,9 @@ fn parse_line(line: &str) -> Result<Option<Command>, String> {
         }
         "note" if !rest.is_empty() => Command::Note(rest.to_owned()),
         "invite" if rest.is_empty() => Command::Invite,
+        "pass-control" => Command::PassControl(Some(number(args.next(), "N")?)),
+        "take-control" => Command::PassControl(None),
+        "wait-expert" => Command::WaitExpert,
         "ls" if rest.is_empty() => Command::List(None),
         "ls" => Command::List(Some(RelPath::parse(rest).map_err(|e| format!("REMOTE_DIR: {e}"))?)),
         "end" => Command::End,
@@ -231,6 +240,11 @@ mod tests {
         assert_eq!(parse("note Replaced the driver").unwrap(), [Command::Note("Replaced the driver".into())]);
         assert_eq!(parse("invite").unwrap(), [Command::Invite]);
         assert!(parse("invite bob").is_err());
+        assert_eq!(
+            parse("pass-control 2\ntake-control").unwrap(),
+            [Command::PassControl(Some(2)), Command::PassControl(None)]
+        );
+        assert!(parse("pass-control").is_err());
         assert_eq!(
             parse("ls\nls Shared/logs").unwrap(),
             [Command::List(None), Command::List(Some(RelPath::parse("Shared/logs").unwrap()))]

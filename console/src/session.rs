@@ -326,6 +326,8 @@ pub struct LiveSession {
     pub(crate) control: Arc<tokio::sync::Mutex<ChannelSend<control::ConsoleToAgent>>>,
     /// The agent's Noise static key, for the experts this console invites.
     pub(crate) agent_key: [u8; 32],
+    /// How many invited experts were vouched for.
+    pub vouched: Arc<watch::Sender<u32>>,
     chat: Arc<tokio::sync::Mutex<ChannelSend<chat::ConsoleToAgent>>>,
     chat_id: u64,
     clipboard: ChannelSend<Clip>,
@@ -399,6 +401,7 @@ impl LiveSession {
             input,
             control: Arc::new(tokio::sync::Mutex::new(control)),
             agent_key,
+            vouched: Arc::new(watch::channel(0).0),
             chat,
             chat_id: 0,
             clipboard,

@@ -1,8 +1,9 @@
 //! Three-way sessions on loopback: the owner invites an outside expert, who
 //! joins with the invite code (no account), proves its secret to the
 //! owner, is vouched for to the agent and connects straight to it. The
-//! expert sees the customer's screen pixel for pixel and their input is
-//! dropped; a wrong invite secret burns the invite and the owner is told.
+//! expert sees the customer's screen pixel for pixel; their input runs only
+//! while the owner has passed them control; a wrong invite secret burns
+//! the invite and the owner is told.
 
 use std::time::Duration;
 
@@ -74,12 +75,39 @@ fn an_invited_expert_sees_the_screen_pixel_exact_and_cannot_control() -> anyhow:
     assert_eq!(differing_pixels(&theirs, &reference)?, 0, "the expert's picture differs from the display");
     // Their input went nowhere: dropped and logged by the agent.
     agent.wait_for_stderr(
-        "dropped input from an expert without control (pointer move)",
+        "dropped input from expert 1 (pointer move): control is not granted",
         Duration::from_secs(5),
     )?;
-    agent.wait_for_stderr("dropped input from an expert without control (text)", Duration::from_secs(1))?;
+    agent.wait_for_stderr("dropped input from expert 1 (text)", Duration::from_secs(1))?;
     agent.wait_for_stdout("expert: Expert 1 left", Duration::from_secs(5))?;
 
+    assert!(owner.wait_exit(STEP)?.success(), "owner failed:\n{}", owner.all_output());
+    agent.wait_exit(STEP)?;
+    Ok(())
+}
+
+#[test]
+fn control_passes_to_the_expert_and_back() -> anyhow::Result<()> {
+    let scene = Scene::new(&[])?;
+    // The owner passes control once the expert is vouched for, gives them
+    // four seconds, takes it back and stays three more.
+    let owner_script = "wait-control\nwait-frame\ninvite\nwait-expert\npass-control 1\nwait 4000\ntake-control\nwait 3000\nend\n";
+    let mut owner = scene.console(owner_script)?;
+    let code = read_code(&owner)?;
+    let mut agent = scene.agent(&code, Some("view,control"))?;
+    let invite = invite_code(&owner)?;
+    // The expert clicks while they drive, and moves again after control
+    // went back to the owner.
+    let script = "wait-control\nmove 321 234\nclick left\nwait 5500\nmove 11 12\nwait 500\nend\n";
+    let mut expert = expert(&scene, &invite, script)?;
+    assert!(expert.wait_exit(STEP)?.success(), "expert failed:\n{}", expert.all_output());
+    agent.wait_for_stdout("driver: expert 1", Duration::from_secs(1))?;
+    agent.wait_for_stdout("driver: the technician", Duration::from_secs(1))?;
+    assert_eq!(scene.pointer()?, (321, 234), "the expert's move did not land, or their late one did");
+    agent.wait_for_stderr(
+        "dropped input from expert 1 (pointer move): someone else drives",
+        Duration::from_secs(2),
+    )?;
     assert!(owner.wait_exit(STEP)?.success(), "owner failed:\n{}", owner.all_output());
     agent.wait_exit(STEP)?;
     Ok(())

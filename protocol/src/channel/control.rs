@@ -74,6 +74,13 @@ pub enum ConsoleToAgent {
         /// Allowed or not.
         allowed: bool,
     },
+    /// The owner passes control to expert `expert`, or takes it back
+    /// (`None`). Only while the customer allows control; only one party
+    /// drives at a time.
+    PassControl {
+        /// Who drives from now on.
+        expert: Option<u32>,
+    },
     /// Admit expert `expert` (the server's number) with this Noise static
     /// key and pre-shared key.
     Vouch {
@@ -129,6 +136,7 @@ mod tests {
             round_trip(&AgentToConsole::Consent(Consent { view: v, control: c }));
             round_trip(&ConsoleToAgent::SelectMonitor { id: w });
             round_trip(&ConsoleToAgent::Lossy { allowed: c });
+            round_trip(&ConsoleToAgent::PassControl { expert: v.then_some(w) });
             round_trip(&ConsoleToAgent::Vouch { expert: w, name: t.clone(), key: [3; 32], psk: [4; 32] });
             let m = Monitor { id: w, name: o.clone(), x: -5, y: 7, width: w, height: w / 3, primary: v };
             round_trip(&AgentToConsole::Monitors { list: vec![m], active: w });
