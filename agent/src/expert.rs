@@ -81,6 +81,8 @@ pub struct Room {
     pub events: Option<mpsc::UnboundedSender<AgentEvent>>,
     /// The experts connected now.
     pub connected: Arc<Mutex<std::collections::HashSet<u32>>>,
+    /// The experts the customer removed: disconnected and kept out.
+    pub removed: Arc<watch::Sender<std::collections::HashSet<u32>>>,
 }
 
 impl std::fmt::Debug for Room {
@@ -98,6 +100,23 @@ impl Room {
     #[must_use]
     pub fn is_vouched(&self, n: u32) -> bool {
         self.vouches.lock().unwrap_or_else(PoisonError::into_inner).contains_key(&n)
+    }
+
+    /// The customer removes expert `n`: their connection closes at once
+    /// and the owner's vouch for them is forgotten.
+    pub fn remove(&self, n: u32) {
+        let name = self.vouches.lock().unwrap_or_else(PoisonError::into_inner).remove(&n).map(|v| v.name);
+        self.removed.send_modify(|r| {
+            r.insert(n);
+        });
+        // Control goes back to the owner if they drove.
+        self.driver.send_if_modified(|d| {
+            let was = *d;
+            *d = d.filter(|x| *x != n);
+            was != *d
+        });
+        println!("expert: {} removed by the customer", name.unwrap_or_else(|| format!("expert {n}")));
+        info!(expert = n, "the customer removed an expert");
     }
 }
 
@@ -166,11 +185,16 @@ async fn admit(room: Room, n: u32, vouch: Vouch, offer: IceParams, mut link: Cha
     println!("expert: {} connected ({kind})", vouch.name);
     info!(expert = n, path = %kind, "an expert connected");
     if let Some(events) = &room.events {
-        let _ = events.send(AgentEvent::Expert { name: vouch.name.clone(), connected: true });
+        let _ = events.send(AgentEvent::Expert { number: n, name: vouch.name.clone(), connected: true });
     }
     room.connected.lock().unwrap_or_else(PoisonError::into_inner).insert(n);
+    let mut removed = room.removed.subscribe();
     let served = tokio::select! {
         r = serve(&room, n, &vouch.name, channels) => r,
+        _ = removed.wait_for(|r| r.contains(&n)) => {
+            conn.close(peer::CLOSE_ENDED.into(), b"the customer removed you");
+            Ok(())
+        }
         e = conn.closed() => { info!(expert = n, "the expert's connection closed: {e}"); Ok(()) }
     };
     if let Err(e) = served {
@@ -183,12 +207,12 @@ async fn admit(room: Room, n: u32, vouch: Vouch, offer: IceParams, mut link: Cha
         *d = d.filter(|x| *x != n);
         was != *d
     });
+    if let Some(events) = &room.events {
+        let _ = events.send(AgentEvent::Expert { number: n, name: vouch.name.clone(), connected: false });
+    }
     conn.close(peer::CLOSE_ENDED.into(), b"session ended");
     endpoint.wait_idle().await;
     println!("expert: {} left", vouch.name);
-    if let Some(events) = &room.events {
-        let _ = events.send(AgentEvent::Expert { name: vouch.name, connected: false });
-    }
 }
 
 /// What expert `n` may do now: view as the customer allows, control while

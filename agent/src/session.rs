@@ -221,6 +221,8 @@ pub enum Command {
     Clipboard(ClipboardPolicy),
     /// Stop a file transfer.
     CancelTransfer(u32),
+    /// Disconnect expert N and keep them out.
+    RemoveExpert(u32),
 }
 
 /// What happened, for the window.
@@ -250,6 +252,8 @@ pub enum AgentEvent {
     Queued(u32),
     /// An expert the technician invited connected (or left).
     Expert {
+        /// Their number in the session.
+        number: u32,
         /// What the technician calls them.
         name: String,
         /// Connected now, or gone.
@@ -402,6 +406,7 @@ pub async fn run(opts: AgentOptions, mut platform: Platform) -> Result<EndReason
             driver: Arc::clone(&driver),
             sink: sink.clone(),
             connected: Default::default(),
+            removed: Arc::new(watch::channel(std::collections::HashSet::new()).0),
             monitor: monitor_rx.clone(),
             screen: (screen_size, monitors.clone()),
             open: Arc::clone(&platform.screen),
@@ -409,14 +414,30 @@ pub async fn run(opts: AgentOptions, mut platform: Platform) -> Result<EndReason
             events: platform.events.clone(),
         };
         let control_loop = async {
+            // The customer's answer to a control request, while they think:
+            // the rest of the control channel goes on meanwhile.
+            let mut asking: Option<std::pin::Pin<Box<dyn Future<Output = bool> + Send>>> = None;
             loop {
                 let control = tokio::select! {
+                    granted = async {
+                        match asking.as_mut() {
+                            Some(answer) => answer.await,
+                            None => std::future::pending().await,
+                        }
+                    }, if asking.is_some() => {
+                        asking = None;
+                        granted
+                    }
                     msg = control_recv.recv() => match msg? {
                         None => return Ok(EndReason::ConnectionClosed),
                         Some(control::ConsoleToAgent::Hello { .. }) => continue,
                         Some(control::ConsoleToAgent::End) => return Ok(EndReason::TechnicianEnded),
                         Some(control::ConsoleToAgent::RequestControl) => {
-                            ask(&platform.consent, &who, Permission::Control).await
+                            if asking.is_none() {
+                                let (consent, who) = (Arc::clone(&platform.consent), who.clone());
+                                asking = Some(Box::pin(async move { ask(&consent, &who, Permission::Control).await }));
+                            }
+                            continue;
                         }
                         Some(control::ConsoleToAgent::Vouch { expert, name, key, psk }) => {
                             println!("vouched: {name} (expert {expert})");
@@ -459,6 +480,10 @@ pub async fn run(opts: AgentOptions, mut platform: Platform) -> Result<EndReason
                     },
                     command = next_command(&mut commands) => match command {
                         Command::StopControl => false,
+                        Command::RemoveExpert(n) => {
+                            room.remove(n);
+                            continue;
+                        }
                         Command::CancelTransfer(id) => {
                             info!(id, "the customer cancelled a transfer");
                             desk.hub.cancel(id).await?;

@@ -171,7 +171,10 @@ async fn run_session(
         let closed = session.closed();
         let end = tokio::select! {
             r = headless::run(&mut session, commands) => r?,
-            () = closed => ScriptEnd::Finished,
+            () = closed => {
+                println!("session: the connection to the customer closed");
+                ScriptEnd::Finished
+            }
         };
         if end == ScriptEnd::Finished && !scripted {
             session.closed().await;

@@ -255,8 +255,19 @@ pub fn console_window(
 
 /// Starts the agent window on `display`, without a code.
 pub fn agent_window(server: &Rendezvous, display: &str, data: &Path) -> anyhow::Result<Proc> {
+    agent_window_with(server, display, data, &[])
+}
+
+/// [`agent_window`] with extra arguments.
+pub fn agent_window_with(
+    server: &Rendezvous,
+    display: &str,
+    data: &Path,
+    extra: &[&str],
+) -> anyhow::Result<Proc> {
     let data_s = data.display().to_string();
-    let args = ["--server", &server.addr, "--server-cert", &server.fingerprint, "--data", &data_s];
+    let mut args = vec!["--server", &server.addr, "--server-cert", &server.fingerprint, "--data", &data_s];
+    args.extend_from_slice(extra);
     Proc::spawn("agent-window", bin("tether-agent")?, &args, &[("DISPLAY", display)])
 }
 

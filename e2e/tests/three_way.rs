@@ -7,8 +7,9 @@
 
 use std::time::Duration;
 
+use tether_e2e::desk::{self, click_in, wait_for_pixels, xdotool};
 use tether_e2e::image::{capture_display, differing_pixels, read_png};
-use tether_e2e::{Proc, STEP, Scene, bin, read_code};
+use tether_e2e::{Proc, STEP, Scene, agent_window, bin, keep_screenshot, read_code};
 
 /// An expert's console joining `code` with `script`.
 fn expert(scene: &Scene, code: &str, script: &str) -> anyhow::Result<Proc> {
@@ -140,4 +141,59 @@ fn a_wrong_invite_secret_burns_the_invite_and_the_owner_is_told() -> anyhow::Res
 
 fn expert_again(scene: &Scene, code: &str) -> anyhow::Result<Proc> {
     expert(scene, code, "wait-frame\nend\n")
+}
+
+/// The green of the Allow button.
+fn allow_green([r, g, b]: [u8; 3]) -> bool {
+    g > r.saturating_add(50) && g > b.saturating_add(10)
+}
+
+/// The amber of the banner's Remove button.
+fn remove_amber([r, g, b]: [u8; 3]) -> bool {
+    r >= 150 && r > g.saturating_add(30) && g > b.saturating_add(30)
+}
+
+#[test]
+fn the_customer_removes_the_expert_and_their_connection_closes_within_a_second() -> anyhow::Result<()> {
+    let scene = Scene::new(&[])?;
+    let customer = scene.x.display.clone();
+    let mut owner = scene.console("wait-frame\ninvite\nwait-expert\nwait 20000\nend\n")?;
+    let code = read_code(&owner)?;
+    // The customer types the code into the agent's window and allows viewing.
+    let mut agent = agent_window(&scene.server, &customer, &scene.path("agent"))?;
+    let window = desk::wait_window_named(&customer, "Tether: remote support", STEP)?;
+    xdotool(&customer, &["mousemove", "--window", &window, "280", "60"])?;
+    desk::focus(&customer, &window)?;
+    std::thread::sleep(Duration::from_millis(300));
+    xdotool(&customer, &["type", "--delay", "40", &code])?;
+    xdotool(&customer, &["key", "Return"])?;
+    let work = scene.path("agent-window.png");
+    let (allow, _) = wait_for_pixels(&customer, &window, &work, STEP, allow_green)?;
+    click_in(&customer, &window, allow.centre())?;
+
+    let invite = invite_code(&owner)?;
+    let mut expert = expert(&scene, &invite, "wait-frame\nwait 20000\nend\n")?;
+    expert.wait_for_stdout("first frame", STEP)?;
+    // The owner asked for control too: Deny, just right of Allow.
+    let (allow, _) = wait_for_pixels(&customer, &window, &work, STEP, allow_green)?;
+    click_in(&customer, &window, (allow.x1 + 40, allow.centre().1))?;
+    // The banner names the expert, with Remove.
+    let (remove, _) = wait_for_pixels(&customer, &window, &work, STEP, remove_amber)?;
+    keep_screenshot(&work, "agent-banner-with-expert.png")?;
+    let closed = "session: the connection to the customer closed";
+    assert!(!expert.all_output().contains(closed), "the expert left early:\n{}", expert.all_output());
+    // From before xdotool clicks, so the figure includes the click itself.
+    let clicked = std::time::Instant::now();
+    click_in(&customer, &window, remove.centre())?;
+    expert.wait_for_stdout(closed, STEP)?;
+    let took = clicked.elapsed();
+    println!("removal: the expert's connection closed {} ms after the click", took.as_millis());
+    assert!(took < Duration::from_secs(1), "the expert was still connected after {took:?}");
+    agent.wait_for_stdout("expert: Expert 1 removed by the customer", Duration::from_secs(1))?;
+    expert.wait_exit(STEP)?;
+    // The owner's session goes on.
+    assert!(owner.try_status()?.is_none(), "the owner's session ended:\n{}", owner.all_output());
+    owner.kill();
+    agent.kill();
+    Ok(())
 }

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use tether_e2e::desk::{self, capture_window, click_in, wait_for_no_pixels, wait_for_pixels, xdotool};
 use tether_e2e::image::capture_display;
-use tether_e2e::{PASSWORD, STEP, Scene, Xvfb, agent_window, console_window, keep_screenshot, read_code};
+use tether_e2e::{
+    PASSWORD, STEP, Scene, Xvfb, agent_window_with, console_window, keep_screenshot, read_code,
+};
 
 /// The customer's desktop colour, `#2a7ab0`, found in the console's picture.
 const DESKTOP: [u8; 3] = [0x2a, 0x7a, 0xb0];
@@ -46,7 +48,9 @@ fn customer_and_technician_windows_work_together() -> anyhow::Result<()> {
     shot_window(&scene, &tech, &console_id, "console-dashboard.png")?;
 
     // The customer opens the agent and types the code.
-    let mut agent = agent_window(&scene.server, &customer, &scene.path("agent"))?;
+    // The exit survey is answered in advance (its window is unit-tested).
+    let mut agent =
+        agent_window_with(&scene.server, &customer, &scene.path("agent"), &["--survey", "5:Great"])?;
     let agent_id = desk::wait_window_named(&customer, "Tether: remote support", STEP)?;
     xdotool(&customer, &["mousemove", "--window", &agent_id, "280", "60"])?;
     desk::focus(&customer, &agent_id)?;

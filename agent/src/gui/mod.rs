@@ -132,8 +132,8 @@ pub struct Window {
     pub save_error: Option<String>,
     /// Which ways the clipboard is shared.
     pub clipboard: ClipboardPolicy,
-    /// Experts the technician invited who are connected now.
-    pub experts: Vec<String>,
+    /// Experts the technician invited who are connected now: number, name.
+    pub experts: Vec<(u32, String)>,
     draft: String,
 }
 
@@ -182,6 +182,8 @@ pub enum Message {
     SendChat,
     /// Stop a file transfer.
     CancelTransfer(u32),
+    /// Disconnect an invited expert.
+    RemoveExpert(u32),
     /// Share (or stop sharing) the customer's copies with the technician.
     ClipboardOut(bool),
     /// Accept (or stop accepting) the technician's copies.
@@ -347,11 +349,15 @@ impl Window {
                 self.stage = Stage::Live;
             }
             Message::Event(AgentEvent::Consent(c)) => self.consent = c,
-            Message::Event(AgentEvent::Expert { name, connected }) => {
-                self.experts.retain(|e| *e != name);
+            Message::Event(AgentEvent::Expert { number, name, connected }) => {
+                self.experts.retain(|(n, _)| *n != number);
                 if connected {
-                    self.experts.push(name);
+                    self.experts.push((number, name));
                 }
+            }
+            Message::RemoveExpert(n) => {
+                self.experts.retain(|(e, _)| *e != n);
+                return Some(Action::Command(Command::RemoveExpert(n)));
             }
             Message::Ask(q) => {
                 self.save_into = q.suggested.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
@@ -517,14 +523,22 @@ impl Window {
                 .text_size(13),
         ]
         .spacing(16);
-        let also = if self.experts.is_empty() {
-            String::new()
-        } else {
-            format!("Also seeing your screen, invited by your technician: {}", self.experts.join(", "))
-        };
+        let experts = self.experts.iter().fold(column![].spacing(6).align_x(Center), |c, (n, name)| {
+            c.push(
+                row![
+                    text(format!("{name}, invited by your technician, also sees your screen")).size(14),
+                    button(text(format!("Remove {name}")).size(13))
+                        .on_press(Message::RemoveExpert(*n))
+                        // Set off from the banner, which is amber under control.
+                        .style(if self.consent.control { button::danger } else { button::warning }),
+                ]
+                .spacing(10)
+                .align_y(Center),
+            )
+        });
         let banner = column![
             text(format!("{} {doing} your screen", self.who())).size(20),
-            text(also).size(14),
+            experts,
             text(self.path.map(path_line).unwrap_or_default()).size(13),
             buttons,
             clipboard,

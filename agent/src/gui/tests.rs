@@ -258,3 +258,19 @@ fn the_exit_survey_sends_a_rating_and_comment_or_nothing() {
     w.update(Message::Finished(Ok(EndReason::TechnicianEnded)));
     assert_eq!(asked.join().unwrap(), None);
 }
+
+#[test]
+fn the_banner_names_invited_experts_and_removes_them() {
+    let mut w = live(Consent { view: true, control: false });
+    w.update(Message::Event(AgentEvent::Expert { number: 2, name: "Expert 2".into(), connected: true }));
+    {
+        let mut ui = simulator(w.view());
+        assert!(ui.find("Expert 2, invited by your technician, also sees your screen").is_ok());
+    }
+    assert_eq!(click(&mut w, "Remove Expert 2"), [Action::Command(Command::RemoveExpert(2))]);
+    assert!(w.experts.is_empty(), "the banner forgets the expert at once");
+    // One who leaves by themselves goes from the banner too.
+    w.update(Message::Event(AgentEvent::Expert { number: 3, name: "Expert 3".into(), connected: true }));
+    w.update(Message::Event(AgentEvent::Expert { number: 3, name: "Expert 3".into(), connected: false }));
+    assert!(simulator(w.view()).find("Remove Expert 3").is_err());
+}
