@@ -79,8 +79,6 @@ pub struct Room {
     pub out: mpsc::UnboundedSender<ClientToServer>,
     /// The window.
     pub events: Option<mpsc::UnboundedSender<AgentEvent>>,
-    /// The experts connected now.
-    pub connected: Arc<Mutex<std::collections::HashSet<u32>>>,
     /// The experts the customer removed: disconnected and kept out.
     pub removed: Arc<watch::Sender<std::collections::HashSet<u32>>>,
 }
@@ -187,7 +185,6 @@ async fn admit(room: Room, n: u32, vouch: Vouch, offer: IceParams, mut link: Cha
     if let Some(events) = &room.events {
         let _ = events.send(AgentEvent::Expert { number: n, name: vouch.name.clone(), connected: true });
     }
-    room.connected.lock().unwrap_or_else(PoisonError::into_inner).insert(n);
     let mut removed = room.removed.subscribe();
     let served = tokio::select! {
         r = serve(&room, n, &vouch.name, channels) => r,
@@ -200,7 +197,6 @@ async fn admit(room: Room, n: u32, vouch: Vouch, offer: IceParams, mut link: Cha
     if let Err(e) = served {
         warn!(expert = n, "the expert's session failed: {e}");
     }
-    room.connected.lock().unwrap_or_else(PoisonError::into_inner).remove(&n);
     // Control goes back to the owner when the expert who drives leaves.
     room.driver.send_if_modified(|d| {
         let was = *d;

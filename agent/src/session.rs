@@ -405,7 +405,6 @@ pub async fn run(opts: AgentOptions, mut platform: Platform) -> Result<EndReason
             consent: consent_rx.clone(),
             driver: Arc::clone(&driver),
             sink: sink.clone(),
-            connected: Default::default(),
             removed: Arc::new(watch::channel(std::collections::HashSet::new()).0),
             monitor: monitor_rx.clone(),
             screen: (screen_size, monitors.clone()),
