@@ -100,6 +100,15 @@ impl Room {
         self.vouches.lock().unwrap_or_else(PoisonError::into_inner).contains_key(&n)
     }
 
+    /// Control goes back to the owner if expert `n` drove.
+    fn release_control(&self, n: u32) {
+        self.driver.send_if_modified(|d| {
+            let was = *d;
+            *d = d.filter(|x| *x != n);
+            was != *d
+        });
+    }
+
     /// The customer removes expert `n`: their connection closes at once
     /// and the owner's vouch for them is forgotten.
     pub fn remove(&self, n: u32) {
@@ -107,12 +116,7 @@ impl Room {
         self.removed.send_modify(|r| {
             r.insert(n);
         });
-        // Control goes back to the owner if they drove.
-        self.driver.send_if_modified(|d| {
-            let was = *d;
-            *d = d.filter(|x| *x != n);
-            was != *d
-        });
+        self.release_control(n);
         println!("expert: {} removed by the customer", name.unwrap_or_else(|| format!("expert {n}")));
         info!(expert = n, "the customer removed an expert");
     }
@@ -197,12 +201,7 @@ async fn admit(room: Room, n: u32, vouch: Vouch, offer: IceParams, mut link: Cha
     if let Err(e) = served {
         warn!(expert = n, "the expert's session failed: {e}");
     }
-    // Control goes back to the owner when the expert who drives leaves.
-    room.driver.send_if_modified(|d| {
-        let was = *d;
-        *d = d.filter(|x| *x != n);
-        was != *d
-    });
+    room.release_control(n);
     if let Some(events) = &room.events {
         let _ = events.send(AgentEvent::Expert { number: n, name: vouch.name.clone(), connected: false });
     }

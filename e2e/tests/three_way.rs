@@ -125,22 +125,18 @@ fn a_wrong_invite_secret_burns_the_invite_and_the_owner_is_told() -> anyhow::Res
     let (plate, secret) = invite.split_once('-').unwrap_or_default();
     let last = secret.chars().last().and_then(|c| c.to_digit(10)).unwrap_or(0);
     let wrong = format!("{plate}-{}{}", &secret[..secret.len() - 1], (last + 1) % 10);
-    let mut expert = expert(&scene, &wrong, "wait-frame\nend\n")?;
-    assert!(!expert.wait_exit(STEP)?.success(), "an expert with a wrong secret got in");
-    expert.wait_for_stderr("That invite code is not right", Duration::from_secs(1))?;
+    let mut intruder = expert(&scene, &wrong, "wait-frame\nend\n")?;
+    assert!(!intruder.wait_exit(STEP)?.success(), "an expert with a wrong secret got in");
+    intruder.wait_for_stderr("That invite code is not right", Duration::from_secs(1))?;
     owner.wait_for_stdout("invite burned: expert 1 typed a wrong secret", Duration::from_secs(5))?;
     // Used up: the right code does not work either now.
-    let mut again = expert_again(&scene, &invite)?;
+    let mut again = expert(&scene, &invite, "wait-frame\nend\n")?;
     assert!(!again.wait_exit(STEP)?.success(), "a burned invite was used");
     again.wait_for_stderr("already used", Duration::from_secs(1))?;
     assert!(agent.all_output().lines().all(|l| !l.starts_with("vouched:")), "the agent admitted someone");
     assert!(owner.wait_exit(STEP)?.success(), "owner failed:\n{}", owner.all_output());
     agent.wait_exit(STEP)?;
     Ok(())
-}
-
-fn expert_again(scene: &Scene, code: &str) -> anyhow::Result<Proc> {
-    expert(scene, code, "wait-frame\nend\n")
 }
 
 /// The green of the Allow button.
